@@ -1,0 +1,72 @@
+// Package models holds the gorm models and opens the database: SQLite by
+// default (a file, WAL mode), PostgreSQL when the URL says postgres://.
+package models
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Open opens the database named by url: "postgres://..." (or "postgresql://")
+// for PostgreSQL, anything else is a SQLite file path ("" means ./data/portal.db).
+func Open(url string) (*gorm.DB, error) {
+	cfg := &gorm.Config{
+		TranslateError: true,
+		Logger:         logger.Default.LogMode(logger.Silent),
+		NowFunc:        func() time.Time { return time.Now().UTC() },
+	}
+	if IsPostgres(url) {
+		db, err := gorm.Open(postgres.Open(url), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("models: open postgres: %w", err)
+		}
+		return db, nil
+	}
+	path := url
+	if path == "" {
+		path = filepath.Join("data", "portal.db")
+	}
+	path = strings.TrimPrefix(path, "sqlite://")
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("models: %w", err)
+		}
+	}
+	// WAL lets readers run beside the one writer; immediate transactions take
+	// the write lock up front so two writers queue on busy_timeout instead of
+	// failing with "database is locked" when one upgrades a read lock.
+	dsn := path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(15000)" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := gorm.Open(sqlite.Open(dsn), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("models: open sqlite: %w", err)
+	}
+	return db, nil
+}
+
+// IsPostgres tells whether a database URL names PostgreSQL.
+func IsPostgres(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+// Migrate creates or updates every table.
+func Migrate(db *gorm.DB) error {
+	return db.AutoMigrate(All()...)
+}
+
+// All lists every model, in dependency order.
+func All() []any {
+	return []any{
+		&User{}, &APIToken{},
+		&GatewayGroup{}, &PluginTemplate{}, &ServiceTemplate{},
+		&PublishedService{}, &PublishedRoute{}, &ServiceHistory{}, &DataPlaneNode{},
+	}
+}

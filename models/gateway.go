@@ -1,0 +1,166 @@
+package models
+
+import "time"
+
+// GatewayGroup is a set of data plane nodes reading one etcd prefix.
+type GatewayGroup struct {
+	ID          string `gorm:"primaryKey;size:64"`
+	Name        string `gorm:"size:200;uniqueIndex;not null"`
+	Description string `gorm:"size:2000"`
+	Prefix      string `gorm:"size:200;not null"`
+	// EtcdEndpoints, when set, are this group's own etcd cluster; empty means
+	// the control plane's default etcd.
+	EtcdEndpoints JSON[[]string]
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// PluginTemplate is a named set of route plugins (APISIX plugin_configs).
+type PluginTemplate struct {
+	ID          string `gorm:"primaryKey;size:32"`
+	Name        string `gorm:"size:200;uniqueIndex;not null"`
+	Description string `gorm:"size:2000"`
+	Plugins     JSON[map[string]any]
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// ServiceTemplate is a service in the Service Hub: edited freely, not live.
+type ServiceTemplate struct {
+	ID        string `gorm:"primaryKey;size:32"`
+	Name      string `gorm:"size:200;index;not null"`
+	Type      string `gorm:"size:10;not null"`
+	Spec      JSON[ServiceSpec]
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// PublishedService is the one version of a service live on one group.
+type PublishedService struct {
+	GroupID    string `gorm:"primaryKey;size:64"`
+	ServiceID  string `gorm:"primaryKey;size:64"`
+	TemplateID string `gorm:"size:32;not null;index"`
+	Version    string `gorm:"size:64"`
+	Spec       JSON[ServiceSpec]
+	Runtime    JSON[Runtime]
+	// RouteIDs maps each route template ID to its per-group route ID.
+	RouteIDs    JSON[map[string]string]
+	PublishedAt time.Time
+	UpdatedAt   time.Time
+}
+
+// PublishedRoute owns a route ID inside a group, so two services can never
+// claim the same route key.
+type PublishedRoute struct {
+	GroupID         string `gorm:"primaryKey;size:64"`
+	RouteID         string `gorm:"primaryKey;size:64"`
+	Kind            string `gorm:"size:16;not null"` // routes or stream_routes
+	ServiceID       string `gorm:"size:64;not null;index"`
+	RouteTemplateID string `gorm:"size:32;not null"`
+}
+
+// DataPlaneNode remembers every node seen in a group, so a node that stopped
+// is listed offline rather than forgotten.
+type DataPlaneNode struct {
+	GroupID  string `gorm:"primaryKey;size:64"`
+	NodeID   string `gorm:"primaryKey;size:128"`
+	Hostname string `gorm:"size:255"`
+	Version  string `gorm:"size:64"`
+	Address  string `gorm:"size:255"`
+	BootTime time.Time
+	LastSeen time.Time
+}
+
+// ServiceHistory is a read-only past state of a published service: a version
+// replaced by a newer publish, or the state before a direct edit.
+type ServiceHistory struct {
+	ID         string `gorm:"primaryKey;size:32"`
+	GroupID    string `gorm:"size:64;not null;index:idx_history_service"`
+	ServiceID  string `gorm:"size:64;not null;index:idx_history_service"`
+	TemplateID string `gorm:"size:32;not null"`
+	Version    string `gorm:"size:64"`
+	Spec       JSON[ServiceSpec]
+	Runtime    JSON[Runtime]
+	RouteIDs   JSON[map[string]string]
+	Reason     string    `gorm:"size:200"`
+	CreatedAt  time.Time `gorm:"index"`
+}
+
+// ServiceSpec is what a service template says: its kind, upstream and routes.
+// It is copied into a published service and its history as it was.
+type ServiceSpec struct {
+	Name         string            `json:"name"`
+	Description  string            `json:"description,omitempty"`
+	Type         string            `json:"type"`
+	Upstream     UpstreamSpec      `json:"upstream"`
+	Canary       *CanarySpec       `json:"canary,omitempty"`
+	Routes       []RouteSpec       `json:"routes,omitempty"`
+	StreamRoutes []StreamRouteSpec `json:"stream_routes,omitempty"`
+	Labels       map[string]string `json:"labels,omitempty"`
+	// PluginConfigs is filled only in published and history copies: the
+	// plugin templates' plugins as they were when this version was published.
+	PluginConfigs map[string]map[string]any `json:"plugin_configs,omitempty"`
+}
+
+// UpstreamSpec is an upstream as the hub edits it.
+type UpstreamSpec struct {
+	Type         string       `json:"type,omitempty"`    // roundrobin (default) or chash
+	HashOn       string       `json:"hash_on,omitempty"` // for chash
+	Key          string       `json:"key,omitempty"`     // for chash
+	Scheme       string       `json:"scheme,omitempty"`  // http (default), https; tcp for stream
+	PassHost     string       `json:"pass_host,omitempty"`
+	UpstreamHost string       `json:"upstream_host,omitempty"`
+	Nodes        []NodeSpec   `json:"nodes"`
+	Timeout      *TimeoutSpec `json:"timeout,omitempty"`
+	Retries      *int         `json:"retries,omitempty"`
+}
+
+// NodeSpec is one upstream target.
+type NodeSpec struct {
+	Host   string `json:"host"`
+	Port   int    `json:"port"`
+	Weight int    `json:"weight"`
+}
+
+// TimeoutSpec is in seconds.
+type TimeoutSpec struct {
+	Connect float64 `json:"connect,omitempty"`
+	Send    float64 `json:"send,omitempty"`
+	Read    float64 `json:"read,omitempty"`
+}
+
+// CanarySpec is a second upstream taking Weight percent of the traffic.
+type CanarySpec struct {
+	Upstream UpstreamSpec `json:"upstream"`
+	Weight   int          `json:"weight"`
+}
+
+// RouteSpec is an HTTP route of a service template.
+type RouteSpec struct {
+	TemplateID       string   `json:"template_id"`
+	Name             string   `json:"name"`
+	Description      string   `json:"description,omitempty"`
+	Paths            []string `json:"paths"`
+	Methods          []string `json:"methods,omitempty"`
+	PluginTemplateID string   `json:"plugin_template_id,omitempty"`
+	Priority         int      `json:"priority,omitempty"`
+	Enabled          *bool    `json:"enabled,omitempty"`
+}
+
+// StreamRouteSpec is a TCP route of a stream service template.
+type StreamRouteSpec struct {
+	TemplateID string `json:"template_id"`
+	Name       string `json:"name"`
+	ServerPort int    `json:"server_port"`
+	RemoteAddr string `json:"remote_addr,omitempty"`
+}
+
+// Runtime is a published service's per-group configuration, kept across
+// versions published to the group.
+type Runtime struct {
+	// Upstream, when set, replaces the template's upstream on this group.
+	Upstream        *UpstreamSpec `json:"upstream,omitempty"`
+	Hosts           []string      `json:"hosts,omitempty"`
+	PathPrefix      string        `json:"path_prefix,omitempty"`
+	StripPathPrefix bool          `json:"strip_path_prefix,omitempty"`
+}
