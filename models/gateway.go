@@ -1,6 +1,9 @@
 package models
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // GatewayGroup is a set of data plane nodes reading one etcd prefix.
 type GatewayGroup struct {
@@ -40,6 +43,7 @@ type PublishedService struct {
 	GroupID    string `gorm:"primaryKey;size:64"`
 	ServiceID  string `gorm:"primaryKey;size:64"`
 	TemplateID string `gorm:"size:32;not null;index"`
+	Name       string `gorm:"size:200;index"`
 	Version    string `gorm:"size:64"`
 	Spec       JSON[ServiceSpec]
 	Runtime    JSON[Runtime]
@@ -115,11 +119,23 @@ type UpstreamSpec struct {
 	Retries      *int         `json:"retries,omitempty"`
 }
 
-// NodeSpec is one upstream target.
+// NodeSpec is one upstream target. Weight defaults to 1 when absent; 0 is
+// kept (a drained node).
 type NodeSpec struct {
 	Host   string `json:"host"`
 	Port   int    `json:"port"`
 	Weight int    `json:"weight"`
+}
+
+// UnmarshalJSON gives an absent weight its default of 1.
+func (n *NodeSpec) UnmarshalJSON(b []byte) error {
+	type plain NodeSpec
+	v := plain{Weight: 1}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*n = NodeSpec(v)
+	return nil
 }
 
 // TimeoutSpec is in seconds.
