@@ -29,7 +29,7 @@ func (s *Service) Publish(ctx context.Context, templateID string, in PublishInpu
 		return PublishedService{}, err
 	}
 	var next *models.PublishedService
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		tpl, err := s.template(ctx, tx, templateID)
 		if err != nil {
 			return err
@@ -59,7 +59,7 @@ func (s *Service) Publish(ctx context.Context, templateID string, in PublishInpu
 // its template in the Service Hub.
 func (s *Service) CreateService(ctx context.Context, groupID string, in DirectServiceInput) (PublishedService, error) {
 	var next *models.PublishedService
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		g, err := s.group(ctx, tx, groupID)
 		if err != nil {
 			return err
@@ -89,7 +89,7 @@ func (s *Service) CreateService(ctx context.Context, groupID string, in DirectSe
 // goes to history; the service no longer runs a hub version, so its version is cleared.
 func (s *Service) UpdateService(ctx context.Context, groupID, serviceID string, in DirectServiceInput) (PublishedService, error) {
 	var next *models.PublishedService
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		g, prev, err := s.groupAndService(ctx, tx, groupID, serviceID)
 		if err != nil {
 			return err
@@ -114,7 +114,7 @@ func (s *Service) UpdateService(ctx context.Context, groupID, serviceID string, 
 // UpdateRuntime changes a service's runtime configuration on one group only.
 func (s *Service) UpdateRuntime(ctx context.Context, groupID, serviceID string, rt models.Runtime) (PublishedService, error) {
 	var next *models.PublishedService
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		g, prev, err := s.groupAndService(ctx, tx, groupID, serviceID)
 		if err != nil {
 			return err
@@ -138,7 +138,7 @@ func (s *Service) Rollback(ctx context.Context, groupID, serviceID string, in Ro
 		return PublishedService{}, apperr.Invalid("history_id", "is required")
 	}
 	var next *models.PublishedService
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		g, prev, err := s.groupAndService(ctx, tx, groupID, serviceID)
 		if err != nil {
 			return err
@@ -178,7 +178,7 @@ func (s *Service) Rollback(ctx context.Context, groupID, serviceID string, in Ro
 // DeleteService unpublishes a service from a group: exactly its keys go, in
 // one transaction, with its history.
 func (s *Service) DeleteService(ctx context.Context, groupID, serviceID string) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.transaction(ctx, func(tx *gorm.DB) error {
 		g, prev, err := s.groupAndService(ctx, tx, groupID, serviceID)
 		if err != nil {
 			return err
@@ -497,4 +497,14 @@ func cloneRuntime(rt models.Runtime) models.Runtime {
 	var out models.Runtime
 	_ = json.Unmarshal(b, &out)
 	return out
+}
+
+// transaction runs fn in a database transaction. Two writers that raced to
+// create the same row meet on a unique key; the loser gets a conflict to retry.
+func (s *Service) transaction(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	err := s.db.WithContext(ctx).Transaction(fn)
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return apperr.Conflict("another change to this service landed at the same time; try again")
+	}
+	return err
 }

@@ -1,0 +1,230 @@
+// Package plugin implements the APISIX plugins a data plane node enforces:
+// key-auth, consumer-restriction, limit-count and proxy-rewrite, with
+// APISIX's attributes, defaults, status codes, bodies and headers. A plugin
+// is compiled once from its JSON when the configuration changes and run on
+// every request against a Ctx.
+package plugin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/valyala/fasthttp"
+)
+
+// ErrUnknown says a plugin is not one this node knows; APISIX rejects such
+// a configuration.
+var ErrUnknown = errors.New("plugin: unknown plugin")
+
+// Consumer is an authenticated identity as the plugins see it.
+type Consumer struct {
+	Username     string
+	CredentialID string // set when a credential matched
+	CustomID     string // labels.custom_id
+	GroupID      string
+	// Plugins are the consumer's own plugins (auth plugins excluded); they
+	// take precedence over the route's once the consumer is known.
+	Plugins *Set
+}
+
+// Directory is where auth plugins look consumers up: the current snapshot.
+type Directory interface {
+	// ConsumerByKey finds the consumer owning a key-auth key.
+	ConsumerByKey(key []byte) *Consumer
+	// ConsumerByName finds a consumer by username (anonymous_consumer).
+	ConsumerByName(name string) *Consumer
+}
+
+// Ctx carries one request through the plugins.
+type Ctx struct {
+	Req        *fasthttp.Request
+	RemoteAddr string
+	Host       string // request host, lower case, without port
+	Path       string // normalized request path (APISIX's $uri)
+	RouteID    string
+	ServiceID  string
+	Dir        Directory
+	Consumer   *Consumer
+
+	// Set by proxy-rewrite.
+	UpstreamURI  []byte // path and query to send upstream; nil keeps the request's
+	UpstreamHost string // Host header to send upstream; "" leaves it to the upstream's pass_host
+	captures     []string
+
+	// Response headers the plugins add (rate limit headers).
+	RespHeaders []Header
+}
+
+// Header is one response header.
+type Header struct{ Key, Value string }
+
+// Reset clears c for reuse.
+func (c *Ctx) Reset() {
+	*c = Ctx{RespHeaders: c.RespHeaders[:0], UpstreamURI: c.UpstreamURI[:0]}
+	c.UpstreamURI = nil
+}
+
+// Reply is a response a plugin ends the request with.
+type Reply struct {
+	Status      int
+	Body        []byte
+	ContentType string
+	Headers     []Header
+}
+
+// Set is the compiled plugins of a route (merged with its plugin config and
+// service) or of a consumer. A nil field means the plugin is off.
+type Set struct {
+	KeyAuth      *KeyAuth
+	Restriction  *Restriction
+	LimitCount   *LimitCount
+	ProxyRewrite *ProxyRewrite
+	// Names of the plugins set, sorted, for logs and metrics.
+	Names []string
+}
+
+// Empty tells whether no plugin is set.
+func (s *Set) Empty() bool {
+	return s == nil || (s.KeyAuth == nil && s.Restriction == nil && s.LimitCount == nil && s.ProxyRewrite == nil)
+}
+
+// noop are APISIX plugins this node accepts and has nothing to do for:
+// prometheus metrics are always collected here.
+var noop = map[string]bool{"prometheus": true}
+
+// AuthPlugins are the plugins whose consumer-side config is a credential,
+// not a plugin to run.
+var AuthPlugins = map[string]bool{"key-auth": true, "basic-auth": true, "jwt-auth": true, "hmac-auth": true, "ldap-auth": true}
+
+// Scope names the owner of a plugin set; limit-count counters are kept per
+// scope (APISIX keys them by the route or service they belong to).
+type Scope string
+
+// Compile builds a Set from a plugins object; an unknown plugin or a
+// configuration APISIX's schema rejects is an error. Plugins marked
+// "_meta": {"disable": true} are left off.
+func Compile(plugins map[string]json.RawMessage, scope Scope) (*Set, error) {
+	s := &Set{}
+	for name, raw := range plugins {
+		if disabled(raw) {
+			continue
+		}
+		var err error
+		switch name {
+		case "key-auth":
+			s.KeyAuth, err = NewKeyAuth(raw)
+		case "consumer-restriction":
+			s.Restriction, err = NewRestriction(raw)
+		case "limit-count":
+			s.LimitCount, err = NewLimitCount(raw, scope)
+		case "proxy-rewrite":
+			s.ProxyRewrite, err = NewProxyRewrite(raw)
+		default:
+			if !noop[name] {
+				return nil, fmt.Errorf("%w %q", ErrUnknown, name)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("plugin %s: %w", name, err)
+		}
+		s.Names = append(s.Names, name)
+	}
+	sort.Strings(s.Names)
+	return s, nil
+}
+
+// CompileConsumer builds a consumer's own plugins: auth plugins there are
+// credentials and are skipped.
+func CompileConsumer(plugins map[string]json.RawMessage, scope Scope) (*Set, error) {
+	rest := make(map[string]json.RawMessage, len(plugins))
+	for name, raw := range plugins {
+		if !AuthPlugins[name] {
+			rest[name] = raw
+		}
+	}
+	if len(rest) == 0 {
+		return nil, nil
+	}
+	return Compile(rest, scope)
+}
+
+func disabled(raw json.RawMessage) bool {
+	var m struct {
+		Meta *struct {
+			Disable bool `json:"disable"`
+		} `json:"_meta"`
+	}
+	if json.Unmarshal(raw, &m) != nil || m.Meta == nil {
+		return false
+	}
+	return m.Meta.Disable
+}
+
+// Merge returns the plugins of a route as APISIX runs them: the service's,
+// overridden by the route's plugin config, overridden by the route's own
+// (the route wins over its plugin config, and both over the service).
+func Merge(service, pluginConfig, route map[string]json.RawMessage) map[string]json.RawMessage {
+	out := make(map[string]json.RawMessage, len(service)+len(pluginConfig)+len(route))
+	for k, v := range service {
+		out[k] = v
+	}
+	for k, v := range pluginConfig {
+		if _, onRoute := route[k]; !onRoute {
+			out[k] = v
+		}
+	}
+	for k, v := range route {
+		out[k] = v
+	}
+	return out
+}
+
+// Run runs the plugins on a request in APISIX's phase and priority order:
+// rewrite (key-auth 2500, proxy-rewrite 1008), then the consumer's plugins
+// merged over the route's, then access (consumer-restriction 2400,
+// limit-count 1002). A non-nil Reply ends the request.
+func (s *Set) Run(c *Ctx) *Reply {
+	if s == nil {
+		return nil
+	}
+	if s.KeyAuth != nil {
+		if r := s.KeyAuth.Rewrite(c); r != nil {
+			return r
+		}
+	}
+	if s.ProxyRewrite != nil {
+		if r := s.ProxyRewrite.Rewrite(c); r != nil {
+			return r
+		}
+	}
+	restriction, limit := s.Restriction, s.LimitCount
+	if c.Consumer != nil && c.Consumer.Plugins != nil {
+		cp := c.Consumer.Plugins
+		// A consumer plugin the route does not have runs its rewrite phase
+		// after the consumer is known, as APISIX re-runs it.
+		if cp.ProxyRewrite != nil && s.ProxyRewrite == nil {
+			if r := cp.ProxyRewrite.Rewrite(c); r != nil {
+				return r
+			}
+		}
+		if cp.Restriction != nil {
+			restriction = cp.Restriction
+		}
+		if cp.LimitCount != nil {
+			limit = cp.LimitCount
+		}
+	}
+	if restriction != nil {
+		if r := restriction.Access(c); r != nil {
+			return r
+		}
+	}
+	if limit != nil {
+		if r := limit.Access(c); r != nil {
+			return r
+		}
+	}
+	return nil
+}

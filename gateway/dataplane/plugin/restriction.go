@@ -1,0 +1,135 @@
+package plugin
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Restriction is APISIX's consumer-restriction: a whitelist, blacklist or
+// per-user method list on the consumer name (or route, service or consumer
+// group id). Lists are hash sets, not APISIX's linear scan.
+type Restriction struct {
+	Type         string   `json:"type"`
+	Blacklist    []string `json:"blacklist"`
+	Whitelist    []string `json:"whitelist"`
+	AllowedBy    []allow  `json:"allowed_by_methods"`
+	RejectedCode int      `json:"rejected_code"`
+	RejectedMsg  *string  `json:"rejected_msg"`
+
+	white, black map[string]struct{}
+	methods      map[string]map[string]bool // user -> allowed methods
+	reject       *Reply
+	missing      *Reply
+}
+
+type allow struct {
+	User    string   `json:"user"`
+	Methods []string `json:"methods"`
+}
+
+var httpMethods = map[string]bool{"GET": true, "POST": true, "PUT": true, "DELETE": true, "PATCH": true,
+	"HEAD": true, "OPTIONS": true, "CONNECT": true, "TRACE": true, "PURGE": true}
+
+// NewRestriction compiles a consumer-restriction configuration.
+func NewRestriction(raw json.RawMessage) (*Restriction, error) {
+	r := &Restriction{Type: "consumer_name", RejectedCode: 403}
+	if err := decodeObject(raw, r); err != nil {
+		return nil, err
+	}
+	switch r.Type {
+	case "consumer_name", "service_id", "route_id", "consumer_group_id":
+	default:
+		return nil, fmt.Errorf("property \"type\" validation failed: matches none of the enum values")
+	}
+	if r.RejectedCode < 200 {
+		return nil, fmt.Errorf("property \"rejected_code\" validation failed: expected %d to be at least 200", r.RejectedCode)
+	}
+	hasW, hasB, hasM := hasField(raw, "whitelist"), hasField(raw, "blacklist"), hasField(raw, "allowed_by_methods")
+	if !hasW && !hasB && !hasM {
+		return nil, fmt.Errorf("value should match any of: blacklist, whitelist or allowed_by_methods required")
+	}
+	if (hasW && len(r.Whitelist) == 0) || (hasB && len(r.Blacklist) == 0) {
+		return nil, fmt.Errorf("whitelist and blacklist need at least one item")
+	}
+	r.white = toSet(r.Whitelist)
+	r.black = toSet(r.Blacklist)
+	if len(r.AllowedBy) > 0 {
+		r.methods = map[string]map[string]bool{}
+		for _, a := range r.AllowedBy {
+			if _, seen := r.methods[a.User]; seen {
+				continue // APISIX uses the first entry of a user
+			}
+			ms := map[string]bool{}
+			for _, m := range a.Methods {
+				if !httpMethods[m] {
+					return nil, fmt.Errorf("allowed_by_methods: unknown method %q", m)
+				}
+				ms[m] = true
+			}
+			r.methods[a.User] = ms
+		}
+	}
+	msg := "The " + r.Type + " is forbidden."
+	if r.RejectedMsg != nil {
+		msg = *r.RejectedMsg
+	}
+	r.reject = JSONReply(r.RejectedCode, "message", msg)
+	r.missing = JSONReply(401, "message", "The request is rejected, please check the "+r.Type+" for this request")
+	return r, nil
+}
+
+func toSet(list []string) map[string]struct{} {
+	if len(list) == 0 {
+		return nil
+	}
+	m := make(map[string]struct{}, len(list))
+	for _, s := range list {
+		m[s] = struct{}{}
+	}
+	return m
+}
+
+// Allows tells whether the whitelist admits name (for benchmarks and tests).
+func (r *Restriction) Allows(name string) bool { _, ok := r.white[name]; return ok }
+
+// Access checks the request.
+func (r *Restriction) Access(c *Ctx) *Reply {
+	var value string
+	switch r.Type {
+	case "consumer_name":
+		if c.Consumer != nil {
+			value = c.Consumer.Username
+		}
+	case "consumer_group_id":
+		if c.Consumer != nil {
+			value = c.Consumer.GroupID
+		}
+	case "route_id":
+		value = c.RouteID
+	case "service_id":
+		value = c.ServiceID
+	}
+	if value == "" {
+		return r.missing
+	}
+	if r.black != nil {
+		if _, ok := r.black[value]; ok {
+			return r.reject
+		}
+	}
+	whitelisted := false
+	block := false
+	if r.white != nil {
+		_, whitelisted = r.white[value]
+		block = !whitelisted
+	}
+	if r.methods != nil && !whitelisted {
+		if ms, ok := r.methods[value]; ok && !ms[string(c.Req.Header.Method())] {
+			block = true
+		}
+	}
+	if block {
+		return r.reject
+	}
+	return nil
+}

@@ -1,0 +1,167 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"devportal/gateway/dataplane/balancer"
+	"devportal/gateway/dataplane/config"
+	"devportal/gateway/dataplane/plugin"
+)
+
+// hopHeaders are not forwarded (RFC 9110 7.6.1), either way.
+var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Upgrade"}
+
+func (p *Proxy) forward(ctx *fasthttp.RequestCtx, c *plugin.Ctx, route *config.Route) {
+	up := route.Upstream
+	req := &ctx.Request
+	clientClose := req.Header.ConnectionClose()
+	clientHost := string(req.Header.Host())
+
+	// The URI sent upstream: proxy-rewrite's, or the normalized request path
+	// with its (possibly edited) query.
+	if c.UpstreamURI != nil {
+		req.SetRequestURIBytes(c.UpstreamURI)
+	} else {
+		req.SetRequestURIBytes(req.URI().RequestURI())
+	}
+	for _, h := range hopHeaders {
+		req.Header.Del(h)
+	}
+	req.Header.ResetConnectionClose()
+	req.Header.Set("X-Real-IP", c.RemoteAddr)
+	if prior := req.Header.Peek("X-Forwarded-For"); len(prior) > 0 {
+		req.Header.Set("X-Forwarded-For", string(prior)+", "+c.RemoteAddr)
+	} else {
+		req.Header.Set("X-Forwarded-For", c.RemoteAddr)
+	}
+	req.Header.Set("X-Forwarded-Proto", "http")
+	req.Header.Set("X-Forwarded-Host", c.Host)
+	req.Header.Set("X-Forwarded-Port", portOf(ctx.LocalAddr()))
+	req.UseHostHeader = true
+
+	var tried [4]*balancer.Node
+	triedList := tried[:0]
+	var err error
+	for attempt := 0; attempt <= up.Retries; attempt++ {
+		node := up.Picker.Pick(c, triedList)
+		if node == nil {
+			break
+		}
+		triedList = append(triedList, node)
+		switch {
+		case c.UpstreamHost != "":
+			req.Header.SetHost(c.UpstreamHost)
+		case up.PassHost == "node":
+			req.Header.SetHost(nodeHost(up, node))
+		case up.PassHost == "rewrite":
+			req.Header.SetHost(up.UpstreamHost)
+		default:
+			req.Header.SetHost(clientHost)
+		}
+		hc := p.client(node.Addr, up.Scheme == "https", route.Timeouts)
+		err = hc.DoTimeout(req, &ctx.Response, route.Timeouts.Send+route.Timeouts.Read)
+		if err == nil || !retryable(err) {
+			break
+		}
+	}
+	if err != nil || len(triedList) == 0 {
+		status := 502
+		if err != nil && isTimeout(err) {
+			status = 504
+		}
+		if err != nil {
+			p.opts.Logger.Warn("proxy: upstream failed", "route_id", route.ID, "err", err, "status", status)
+		}
+		p.reply(ctx, plugin.StatusReply(status))
+		if clientClose {
+			ctx.SetConnectionClose()
+		}
+		return
+	}
+	resp := &ctx.Response
+	for _, h := range hopHeaders {
+		resp.Header.Del(h)
+	}
+	resp.Header.ResetConnectionClose()
+	if clientClose {
+		ctx.SetConnectionClose()
+	}
+	resp.Header.SetServer("APISIX")
+	for _, h := range c.RespHeaders {
+		resp.Header.Set(h.Key, h.Value)
+	}
+}
+
+func nodeHost(up *balancer.Upstream, n *balancer.Node) string {
+	if (up.Scheme == "https" && n.Port == 443) || (up.Scheme != "https" && n.Port == 80) {
+		return n.Host
+	}
+	return net.JoinHostPort(n.Host, strconv.Itoa(n.Port))
+}
+
+// retryable errors happened before the request reached the upstream.
+func retryable(err error) bool {
+	if errors.Is(err, fasthttp.ErrDialTimeout) {
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func (p *Proxy) client(addr string, isTLS bool, to balancer.Timeouts) *fasthttp.HostClient {
+	k := clientKey{addr: addr, tls: isTLS, timeouts: to}
+	p.mu.RLock()
+	hc := p.clients[k]
+	p.mu.RUnlock()
+	if hc != nil {
+		return hc
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if hc = p.clients[k]; hc != nil {
+		return hc
+	}
+	dialer := &net.Dialer{Timeout: to.Connect, KeepAlive: 30 * time.Second}
+	hc = &fasthttp.HostClient{
+		Addr:                          addr,
+		IsTLS:                         isTLS,
+		MaxConns:                      p.opts.MaxConnsPerNode,
+		MaxConnWaitTimeout:            to.Connect,
+		ReadTimeout:                   to.Read,
+		WriteTimeout:                  to.Send,
+		MaxIdleConnDuration:           60 * time.Second,
+		DisableHeaderNamesNormalizing: true,
+		DisablePathNormalizing:        true,
+		NoDefaultUserAgentHeader:      true,
+		Dial:                          func(a string) (net.Conn, error) { return dialer.Dial("tcp", a) },
+	}
+	if isTLS {
+		hc.TLSConfig = &tls.Config{ServerName: hostOnly(addr)}
+	}
+	p.clients[k] = hc
+	return hc
+}
+
+func hostOnly(addr string) string {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return h
+}
