@@ -7,8 +7,10 @@ import (
 	"sync"
 	"testing"
 
+	"gorm.io/gorm"
+
 	"devportal/internal/apperr"
-	"devportal/internal/testdb"
+	"devportal/internal/dbtest"
 	"devportal/models"
 	"devportal/portal/accounts"
 )
@@ -17,12 +19,7 @@ import (
 // DATABASE_URL is set).
 func each(t *testing.T, fn func(t *testing.T, svc *accounts.Service)) {
 	t.Helper()
-	for _, kind := range testdb.Kinds() {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			fn(t, accounts.New(testdb.Open(t, kind)))
-		})
-	}
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) { fn(t, accounts.New(db)) })
 }
 
 func TestEnsureAdminGeneratesOnce(t *testing.T) {
@@ -110,26 +107,22 @@ func TestVerifyAPITokenRejects(t *testing.T) {
 }
 
 func TestEnsureAdminStoresOnlyHashes(t *testing.T) {
-	for _, kind := range testdb.Kinds() {
-		t.Run(kind, func(t *testing.T) {
-			db := testdb.Open(t, kind)
-			svc := accounts.New(db)
-			got, err := svc.EnsureAdmin(context.Background(), accounts.Seed{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var tokens []models.APIToken
-			db.Find(&tokens)
-			var users []models.User
-			db.Find(&users)
-			if len(tokens) != 1 || tokens[0].TokenHash != accounts.HashToken(got.Token) || strings.Contains(tokens[0].TokenHash, got.Token) {
-				t.Fatalf("tokens = %+v, want one row holding only the hash", tokens)
-			}
-			if len(users) != 1 || strings.Contains(users[0].PasswordHash, got.Password) || !strings.HasPrefix(users[0].PasswordHash, "$2") {
-				t.Fatalf("users = %+v, want one admin with a bcrypt hash", users)
-			}
-		})
-	}
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		got, err := accounts.New(db).EnsureAdmin(context.Background(), accounts.Seed{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tokens []models.APIToken
+		db.Find(&tokens)
+		var users []models.User
+		db.Find(&users)
+		if len(tokens) != 1 || tokens[0].TokenHash != accounts.HashToken(got.Token) || strings.Contains(tokens[0].TokenHash, got.Token) {
+			t.Fatalf("tokens = %+v, want one row holding only the hash", tokens)
+		}
+		if len(users) != 1 || strings.Contains(users[0].PasswordHash, got.Password) || !strings.HasPrefix(users[0].PasswordHash, "$2") {
+			t.Fatalf("users = %+v, want one admin with a bcrypt hash", users)
+		}
+	})
 }
 
 func TestEnsureAdminConcurrentStarts(t *testing.T) {
@@ -154,7 +147,7 @@ func TestEnsureAdminConcurrentStarts(t *testing.T) {
 }
 
 func TestEnsureAdminValidatesSeed(t *testing.T) {
-	svc := accounts.New(testdb.Open(t, "sqlite"))
+	svc := accounts.New(dbtest.SQLite(t))
 	tests := []struct {
 		seed  accounts.Seed
 		field string
