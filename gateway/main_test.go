@@ -40,7 +40,7 @@ type fixture struct {
 	ctx   context.Context
 }
 
-func newFixture(t *testing.T, db *gorm.DB, opts ...Option) *fixture {
+func newFixture(t testing.TB, db *gorm.DB, opts ...Option) *fixture {
 	t.Helper()
 	clients := etcdstore.NewClients(member.Endpoints())
 	t.Cleanup(clients.Close)

@@ -429,7 +429,10 @@ func (s *Service) apply(ctx context.Context, g models.GatewayGroup, plan etcdsto
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	_, err = etcdstore.Apply(ctx, cli, plan, s.maxTxnOps)
+	res, err := etcdstore.Apply(ctx, cli, plan, s.maxTxnOps)
+	if s.applied != nil {
+		s.applied(res)
+	}
 	var ve *apperr.ValidationError
 	switch {
 	case err == nil:

@@ -27,6 +27,8 @@ type Service struct {
 	now       func() time.Time
 	log       *slog.Logger
 	maxTxnOps int
+	// applied, when set, sees what each etcd write cost (benchmarks).
+	applied func(etcdstore.Result)
 }
 
 // Option configures a Service.

@@ -7,9 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // Config says where the embedded member keeps its data and where it listens.
@@ -34,8 +38,9 @@ const DefaultMaxTxnOps = 4096
 
 // Server is a running embedded etcd member.
 type Server struct {
-	etcd *embed.Etcd
-	cfg  Config
+	etcd    *embed.Etcd
+	cfg     Config
+	closing *atomic.Bool
 }
 
 // Start starts the member and waits until it serves clients or ctx ends.
@@ -73,6 +78,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
 	ec.MaxTxnOps = cfg.MaxTxnOps
 	ec.LogLevel = cfg.LogLevel
+	closing := &atomic.Bool{}
+	lg, err := quietLogger(cfg.LogLevel, closing)
+	if err != nil {
+		return nil, err
+	}
+	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(lg)
 	ec.UnsafeNoFsync = cfg.UnsafeNoFsync
 	// Keep history bounded: the data plane re-lists on compaction.
 	ec.AutoCompactionMode = "periodic"
@@ -95,7 +106,35 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		e.Close()
 		return nil, ctx.Err()
 	}
-	return &Server{etcd: e, cfg: cfg}, nil
+	return &Server{etcd: e, cfg: cfg, closing: closing}, nil
+}
+
+// quietLogger is etcd's JSON logger on stderr at level, silenced once Close
+// starts: etcd reports its own listeners closing as errors.
+func quietLogger(level string, closing *atomic.Bool) (*zap.Logger, error) {
+	var lvl zapcore.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("etcdserver: log level: %w", err)
+	}
+	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	core := zapcore.NewCore(enc, zapcore.Lock(os.Stderr), lvl)
+	return zap.New(&silencedCore{Core: core, off: closing}), nil
+}
+
+type silencedCore struct {
+	zapcore.Core
+	off *atomic.Bool
+}
+
+func (c *silencedCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if c.off.Load() {
+		return ce
+	}
+	return c.Core.Check(e, ce)
+}
+
+func (c *silencedCore) With(f []zapcore.Field) zapcore.Core {
+	return &silencedCore{Core: c.Core.With(f), off: c.off}
 }
 
 // Endpoints are the client URLs to dial.
@@ -105,4 +144,7 @@ func (s *Server) Endpoints() []string { return []string{s.cfg.ClientURL} }
 func (s *Server) Err() <-chan error { return s.etcd.Err() }
 
 // Close stops the member, flushing its data to disk.
-func (s *Server) Close() { s.etcd.Close() }
+func (s *Server) Close() {
+	s.closing.Store(true)
+	s.etcd.Close()
+}
