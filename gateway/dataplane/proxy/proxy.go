@@ -75,15 +75,14 @@ func New(opts Options) *Proxy {
 	p := &Proxy{opts: opts, clients: map[clientKey]*fasthttp.HostClient{}}
 	p.ctxPool.New = func() any { return &plugin.Ctx{} }
 	p.server = &fasthttp.Server{
-		Handler:                       p.Handle,
-		Name:                          "APISIX",
-		MaxRequestBodySize:            64 << 20,
-		NoDefaultServerHeader:         true,
-		NoDefaultContentType:          true,
-		DisableHeaderNamesNormalizing: true,
-		ReadTimeout:                   60 * time.Second,
-		IdleTimeout:                   75 * time.Second,
-		Logger:                        fasthttpLogger{opts.Logger},
+		Handler:               p.Handle,
+		Name:                  "APISIX",
+		MaxRequestBodySize:    64 << 20,
+		NoDefaultServerHeader: true,
+		NoDefaultContentType:  true,
+		ReadTimeout:           60 * time.Second,
+		IdleTimeout:           75 * time.Second,
+		Logger:                fasthttpLogger{opts.Logger},
 	}
 	return p
 }
