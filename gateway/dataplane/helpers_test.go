@@ -226,3 +226,18 @@ func route(uri string, up apisix.Node, extra map[string]any) map[string]any {
 	}
 	return r
 }
+
+// slowServer answers after d, telling started when a request arrives.
+func slowServer(t *testing.T, started chan<- struct{}, d time.Duration) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		time.Sleep(d)
+		w.Write([]byte("slow ok"))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}

@@ -147,3 +147,7 @@ func (s *Store) watch(ctx context.Context, rev int64) error {
 	}
 	return errWatchClosed
 }
+
+// WatchFrom watches from rev+1 and applies what it sees until the watch
+// fails or ctx ends; Run uses it, tests call it to check compaction.
+func (s *Store) WatchFrom(ctx context.Context, rev int64) error { return s.watch(ctx, rev) }

@@ -1,0 +1,150 @@
+package dataplane
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"devportal/gateway/apisix"
+)
+
+func TestUpstreamFailures502And504(t *testing.T) {
+	e := newEnv(t)
+	// A port nobody listens on: connection refused -> 502.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := nodeOf(t, "http://"+l.Addr().String())
+	l.Close()
+	e.put("routes/dead", route("/dead", dead, nil))
+	r := e.get("/dead")
+	expectStatus(t, r, 502)
+	if r.Header.Get("Content-Type") != "text/html; charset=utf-8" || !contains(r.Body, "502 Bad Gateway") {
+		t.Fatalf("502 page: %q %q", r.Header.Get("Content-Type"), r.Body)
+	}
+	// An upstream slower than the read timeout -> 504.
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(slow.Close)
+	t.Cleanup(func() { close(release) })
+	e.put("routes/slow", map[string]any{"uri": "/slow", "upstream": map[string]any{
+		"nodes": []any{nodeOf(t, slow.URL)}, "timeout": map[string]any{"connect": 1, "send": 1, "read": 0.3}}})
+	r = e.get("/slow")
+	expectStatus(t, r, 504)
+	if !contains(r.Body, "504 Gateway Time-out") {
+		t.Fatalf("504 page %q", r.Body)
+	}
+	// The route's timeout overrides the upstream's.
+	e.put("routes/slow2", map[string]any{"uri": "/slow2", "timeout": map[string]any{"read": 0.2},
+		"upstream": map[string]any{"nodes": []any{nodeOf(t, slow.URL)}}})
+	expectStatus(t, e.get("/slow2"), 504)
+	// No upstream configured at all: 503.
+	e.put("routes/none", map[string]any{"uri": "/none", "plugins": map[string]any{"proxy-rewrite": map[string]any{"uri": "/x"}}})
+	expectStatus(t, e.get("/none"), 503)
+	// A dead node among live ones: the request is retried on another node.
+	_, live := echoUpstream(t, "live")
+	e.put("routes/mixed", map[string]any{"uri": "/mixed", "upstream": map[string]any{"nodes": []any{dead, live}}})
+	for i := 0; i < 4; i++ {
+		expectStatus(t, e.get("/mixed"), 200)
+	}
+}
+
+func contains(s, sub string) bool {
+	return len(s) >= len(sub) && (func() bool {
+		for i := 0; i+len(sub) <= len(s); i++ {
+			if s[i:i+len(sub)] == sub {
+				return true
+			}
+		}
+		return false
+	})()
+}
+
+func TestWeightedRoundRobinAndCHash(t *testing.T) {
+	e := newEnv(t)
+	_, a := echoUpstream(t, "a")
+	_, b := echoUpstream(t, "b")
+	a.Weight, b.Weight = 3, 1
+	e.put("upstreams/w", map[string]any{"type": "roundrobin", "nodes": []apisix.Node{a, b}})
+	e.put("routes/w", map[string]any{"uri": "/w", "upstream_id": "w"})
+	counts := map[string]int{}
+	for i := 0; i < 40; i++ {
+		counts[e.get("/w").Header.Get("X-Upstream")]++
+	}
+	if counts["a"] != 30 || counts["b"] != 10 {
+		t.Fatalf("weighted split %v, want a:30 b:10", counts)
+	}
+	// chash on a header: the same key always goes to the same node.
+	e.put("upstreams/h", map[string]any{"type": "chash", "hash_on": "header", "key": "X-User", "nodes": []apisix.Node{a, b}})
+	e.put("routes/h", map[string]any{"uri": "/h", "upstream_id": "h"})
+	seen := map[string]string{}
+	for i := 0; i < 30; i++ {
+		user := string(rune('a' + i%6))
+		got := e.get("/h", "X-User: "+user).Header.Get("X-Upstream")
+		if prev, ok := seen[user]; ok && prev != got {
+			t.Fatalf("user %s moved from %s to %s", user, prev, got)
+		}
+		seen[user] = got
+	}
+	// Weight 0 takes a node out.
+	b.Weight = 0
+	e.put("upstreams/w", map[string]any{"type": "roundrobin", "nodes": []apisix.Node{a, b}})
+	for i := 0; i < 5; i++ {
+		if got := e.get("/w").Header.Get("X-Upstream"); got != "a" {
+			t.Fatalf("weight 0 node used: %s", got)
+		}
+	}
+}
+
+func TestPassHostAndForwardedHeaders(t *testing.T) {
+	e := newEnv(t)
+	srv, up := echoUpstream(t, "a")
+	_ = srv
+	e.put("routes/pass", route("/pass", up, nil))
+	e.put("routes/node", map[string]any{"uri": "/node", "upstream": map[string]any{"pass_host": "node", "nodes": []any{up}}})
+	e.put("routes/rewrite", map[string]any{"uri": "/rewrite", "upstream": map[string]any{"pass_host": "rewrite", "upstream_host": "up.example.com", "nodes": []any{up}}})
+	got := e.get("/pass", "Host: client.example.com", "X-Forwarded-For: 10.0.0.1").echo(t)
+	if got.Host != "client.example.com" {
+		t.Fatalf("pass: host %q", got.Host)
+	}
+	if got.Headers.Get("X-Real-Ip") != "127.0.0.1" || got.Headers.Get("X-Forwarded-For") != "10.0.0.1, 127.0.0.1" {
+		t.Fatalf("forwarded headers %v", got.Headers)
+	}
+	if got := e.get("/node", "Host: client.example.com").echo(t).Host; got != up.Addr() {
+		t.Fatalf("node: host %q, want %q", got, up.Addr())
+	}
+	if got := e.get("/rewrite").echo(t).Host; got != "up.example.com" {
+		t.Fatalf("rewrite: host %q", got)
+	}
+}
+
+// Connections to the upstream are reused across requests.
+func TestUpstreamConnectionReuse(t *testing.T) {
+	e := newEnv(t)
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+	srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	e.put("routes/r", route("/r", nodeOf(t, srv.URL), nil))
+	for i := 0; i < 20; i++ {
+		expectStatus(t, e.get("/r"), 200)
+	}
+	if n := conns.Load(); n > 2 {
+		t.Fatalf("%d upstream connections for 20 sequential requests", n)
+	}
+	_ = time.Second
+}

@@ -1,0 +1,146 @@
+package dataplane
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"devportal/gateway/apisix"
+	"devportal/internal/etcdtest"
+)
+
+// The node keeps serving its last snapshot while etcd is down, and picks up
+// changes and re-registers its heartbeat once etcd is back. A dedicated
+// member keeps the other tests' etcd running.
+func TestEtcdOutageKeepsServingAndRecovers(t *testing.T) {
+	m, err := etcdtest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	e := newEnvOn(t, m)
+	_, up := echoUpstream(t, "a")
+	e.put("consumers/jack", map[string]any{"username": "jack", "plugins": map[string]any{"key-auth": map[string]any{"key": encKey(t, "k")}}})
+	e.put("routes/1", keyAuthRoute("/x", up, map[string]any{}, nil))
+	expectStatus(t, e.get("/x", "apikey: k"), 200)
+	hbKey := apisix.Key(e.prefix, apisix.KindServerInfo, e.node.ID())
+
+	m.Stop()
+	// Requests keep being served from the last good snapshot.
+	for i := 0; i < 5; i++ {
+		expectStatus(t, e.get("/x", "apikey: k"), 200)
+		expectStatus(t, e.get("/x", "apikey: wrong"), 401)
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Outlive the heartbeat lease (TTL 2s in tests) so it must re-register.
+	time.Sleep(3 * time.Second)
+	expectStatus(t, e.get("/x", "apikey: k"), 200)
+
+	if err := m.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	cli := m.Client(t)
+	e.cli = cli
+	e.put("routes/2", route("/y", up, nil))
+	expectStatus(t, e.get("/y"), 200)
+	expectStatus(t, e.get("/x", "apikey: k"), 200)
+	eventually(t, 15*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		r, err := cli.Get(ctx, hbKey)
+		return err == nil && len(r.Kvs) == 1 && r.Kvs[0].Lease != 0
+	})
+}
+
+// A compacted watch makes the node list the prefix again and end up with
+// the same state, never a wrong one.
+func TestWatchCompactionRelists(t *testing.T) {
+	m, err := etcdtest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	e := newEnvOn(t, m)
+	_, up := echoUpstream(t, "a")
+	e.put("routes/1", route("/one", up, nil))
+	before := e.node.store.Relists.Load()
+
+	// Stop the node's watch from keeping up: cancel it by compacting past
+	// changes made while it is blocked is not possible from outside, so
+	// drive the store directly: watch from an old, compacted revision.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var last int64
+	for i := 0; i < 5; i++ {
+		r, err := e.cli.Put(ctx, e.prefix+"/routes/tmp", `{"uri":"/tmp","upstream":{"nodes":[]}}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = r.Header.Revision
+	}
+	e.waitRev(last)
+	if _, err := e.cli.Compact(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	err = e.node.store.WatchFrom(ctx, 1)
+	if err == nil {
+		t.Fatal("watch from a compacted revision did not fail")
+	}
+	// The running watch loop is unaffected; a relist gives the same state.
+	if err := e.node.store.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e.node.store.Relists.Load() <= before {
+		t.Fatal("no relist")
+	}
+	expectStatus(t, e.get("/one"), 200)
+	e.put("routes/2", route("/two", up, nil))
+	expectStatus(t, e.get("/two"), 200)
+}
+
+func TestHeartbeatRegistersAndRevokesOnClose(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.NodeID = "node-hb" })
+	key := apisix.Key(e.prefix, apisix.KindServerInfo, "node-hb")
+	var info apisix.ServerInfo
+	eventually(t, 10*time.Second, func() bool {
+		r, err := e.cli.Get(context.Background(), key)
+		if err != nil || len(r.Kvs) != 1 {
+			return false
+		}
+		if r.Kvs[0].Lease == 0 {
+			t.Fatalf("server_info written without a lease")
+		}
+		return json.Unmarshal(r.Kvs[0].Value, &info) == nil
+	})
+	if info.ID != "node-hb" || info.Hostname == "" || info.Version == "" || info.BootTime == 0 || info.Address != e.node.Addr() {
+		t.Fatalf("server_info %+v", info)
+	}
+	if err := e.node.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.cli.Get(context.Background(), key)
+	if err != nil || len(r.Kvs) != 0 {
+		t.Fatalf("server_info still present after Close: %v %v", r, err)
+	}
+}
+
+// Graceful close: a request in flight when Close is called completes.
+func TestCloseLetsInflightRequestsFinish(t *testing.T) {
+	e := newEnv(t)
+	started := make(chan struct{})
+	srv := slowServer(t, started, 300*time.Millisecond)
+	e.put("routes/1", route("/slow", nodeOf(t, srv), nil))
+	done := make(chan resp, 1)
+	go func() { done <- e.get("/slow") }()
+	<-started
+	if err := e.node.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	expectStatus(t, r, 200)
+}
+
+var _ = clientv3.WithPrefix
