@@ -27,6 +27,7 @@ type Service struct {
 	now       func() time.Time
 	log       *slog.Logger
 	maxTxnOps int
+	wake      chan struct{} // Notify → RunOutbox
 	// applied, when set, sees what each etcd write cost (benchmarks).
 	applied func(etcdstore.Result)
 }
@@ -54,6 +55,7 @@ func New(db *gorm.DB, clients *etcdstore.Clients, opts ...Option) *Service {
 		now:       func() time.Time { return time.Now().UTC() },
 		log:       slog.Default(),
 		maxTxnOps: 128,
+		wake:      make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		o(s)

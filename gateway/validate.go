@@ -252,3 +252,6 @@ func validIPOrCIDR(s string) bool {
 }
 
 func itoa(i int) string { return fmt.Sprint(i) }
+
+// consumerName is APISIX's consumer username pattern.
+var consumerName = regexp.MustCompile(`^[a-zA-Z0-9_\-]{1,100}$`)

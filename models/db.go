@@ -67,6 +67,6 @@ func All() []any {
 	return []any{
 		&User{}, &APIToken{},
 		&GatewayGroup{}, &PluginTemplate{}, &ServiceTemplate{},
-		&PublishedService{}, &PublishedRoute{}, &ServiceHistory{}, &DataPlaneNode{},
+		&PublishedService{}, &PublishedRoute{}, &ServiceHistory{}, &DataPlaneNode{}, &OutboxEntry{},
 	}
 }

@@ -180,3 +180,19 @@ type Runtime struct {
 	PathPrefix      string        `json:"path_prefix,omitempty"`
 	StripPathPrefix bool          `json:"strip_path_prefix,omitempty"`
 }
+
+// OutboxEntry is one change to a group's etcd, recorded in the same database
+// transaction as the portal change that needs it and applied in ID order by
+// the outbox worker, so an etcd outage delays a change but never loses it.
+type OutboxEntry struct {
+	ID      int64  `gorm:"primaryKey;autoIncrement"`
+	GroupID string `gorm:"size:64;not null;index:idx_outbox_pending,where:applied_at IS NULL"`
+	// Payload is the JSON of a gateway.Op. Secrets in it are already
+	// encrypted as they will be stored in etcd.
+	Payload   string    `gorm:"type:text;not null"`
+	NotBefore time.Time `gorm:"not null"`
+	AppliedAt *time.Time
+	Attempts  int
+	LastError string `gorm:"size:1000"`
+	CreatedAt time.Time
+}

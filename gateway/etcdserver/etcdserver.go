@@ -36,6 +36,10 @@ type Config struct {
 // DefaultMaxTxnOps is the limit the embedded member runs with.
 const DefaultMaxTxnOps = 4096
 
+// MaxRequestBytes is the largest request the embedded member takes; an
+// external cluster needs the same --max-request-bytes for large whitelists.
+const MaxRequestBytes = 32 << 20
+
 // Server is a running embedded etcd member.
 type Server struct {
 	etcd    *embed.Etcd
@@ -77,6 +81,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	ec.AdvertisePeerUrls = []url.URL{*pu}
 	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
 	ec.MaxTxnOps = cfg.MaxTxnOps
+	// A route's whitelist of 100,000 consumers is a value of a few MiB;
+	// etcd's default request limit is 1.5 MiB.
+	ec.MaxRequestBytes = MaxRequestBytes
 	ec.LogLevel = cfg.LogLevel
 	closing := &atomic.Bool{}
 	lg, err := quietLogger(cfg.LogLevel, closing)

@@ -47,7 +47,9 @@ func (c *Clients) For(endpoints []string) (*clientv3.Client, error) {
 		Endpoints:        eps,
 		DialTimeout:      5 * time.Second,
 		AutoSyncInterval: time.Minute,
-		Logger:           zap.NewNop(),
+		// Large whitelists make large route values (see etcdserver.MaxRequestBytes).
+		MaxCallSendMsgSize: 32 << 20,
+		Logger:             zap.NewNop(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("etcdstore: connect %s: %w", key, err)

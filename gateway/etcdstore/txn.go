@@ -19,7 +19,8 @@ var (
 )
 
 // Put writes one key. Build gets the key's current value (nil when absent)
-// so a write can keep what others own in it (a whitelist, create_time).
+// so a write can keep what others own in it (a whitelist, create_time); when
+// Build returns nil the key is deleted (or left absent).
 type Put struct {
 	Key string
 	// MayReplace says whether an existing value belongs to the writer; when it
@@ -32,10 +33,13 @@ type Put struct {
 type Plan struct {
 	Puts    []Put
 	Deletes []string
+	// DeletePrefixes removes whole directories (a consumer's credentials).
+	// They must not overlap the plan's other keys: etcd refuses such a txn.
+	DeletePrefixes []string
 }
 
 // Ops is how many operations the plan's transaction holds at most.
-func (p Plan) Ops() int { return len(p.Puts) + len(p.Deletes) }
+func (p Plan) Ops() int { return len(p.Puts) + len(p.Deletes) + len(p.DeletePrefixes) }
 
 // Result tells what applying cost.
 type Result struct {
@@ -55,11 +59,11 @@ func Apply(ctx context.Context, cli *clientv3.Client, p Plan, maxOps int) (Resul
 		keys = append(keys, put.Key)
 	}
 	keys = append(keys, p.Deletes...)
-	if len(keys) == 0 {
+	if len(keys) == 0 && len(p.DeletePrefixes) == 0 {
 		return res, nil
 	}
-	if maxOps > 0 && len(keys) > maxOps {
-		return res, fmt.Errorf("%w: %d operations, the limit is %d", ErrTooManyOps, len(keys), maxOps)
+	if maxOps > 0 && p.Ops() > maxOps {
+		return res, fmt.Errorf("%w: %d operations, the limit is %d", ErrTooManyOps, p.Ops(), maxOps)
 	}
 	const attempts = 16
 	for res.Attempts < attempts {
@@ -85,7 +89,12 @@ func Apply(ctx context.Context, cli *clientv3.Client, p Plan, maxOps int) (Resul
 				return res, err
 			}
 			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(put.Key), "=", kv.modRev))
-			ops = append(ops, clientv3.OpPut(put.Key, string(val)))
+			switch {
+			case val != nil:
+				ops = append(ops, clientv3.OpPut(put.Key, string(val)))
+			case kv.exists:
+				ops = append(ops, clientv3.OpDelete(put.Key))
+			}
 		}
 		for _, k := range p.Deletes {
 			kv := cur[k]
@@ -93,6 +102,9 @@ func Apply(ctx context.Context, cli *clientv3.Client, p Plan, maxOps int) (Resul
 			if kv.exists {
 				ops = append(ops, clientv3.OpDelete(k))
 			}
+		}
+		for _, prefix := range p.DeletePrefixes {
+			ops = append(ops, clientv3.OpDelete(prefix, clientv3.WithPrefix()))
 		}
 		resp, err := cli.Txn(clientv3.WithRequireLeader(ctx)).If(cmps...).Then(ops...).Commit()
 		res.RoundTrips++
@@ -119,6 +131,9 @@ func readKeys(ctx context.Context, cli *clientv3.Client, keys []string, maxOps i
 		maxOps = len(keys)
 	}
 	out := make(map[string]current, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
 	for start := 0; start < len(keys); start += maxOps {
 		end := min(start+maxOps, len(keys))
 		ops := make([]clientv3.Op, 0, end-start)

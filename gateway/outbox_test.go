@@ -1,0 +1,254 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"devportal/gateway/apisix"
+	"devportal/internal/dbtest"
+	"devportal/internal/etcdtest"
+)
+
+func (fx *fixture) enqueue(t *testing.T, ops ...Op) {
+	t.Helper()
+	err := fx.db.Transaction(func(tx *gorm.DB) error { return fx.svc.Enqueue(tx, fx.group.ID, ops...) })
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (fx *fixture) drain(t *testing.T) int {
+	t.Helper()
+	n, err := fx.svc.DrainOutbox(fx.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func (fx *fixture) routePlugins(t *testing.T, routeID string) map[string]any {
+	t.Helper()
+	r := fx.dump(t, fx.group.Prefix)["/routes/"+routeID]
+	p, _ := r["plugins"].(map[string]any)
+	return p
+}
+
+func listOf(t *testing.T, plugins map[string]any) []string {
+	t.Helper()
+	cr, ok := plugins["consumer-restriction"].(map[string]any)
+	if !ok {
+		t.Fatalf("no consumer-restriction in %v", plugins)
+	}
+	var out []string
+	for _, v := range cr["whitelist"].([]any) {
+		out = append(out, v.(string))
+	}
+	return out
+}
+
+func TestOutboxRoutePolicyAndWhitelist(t *testing.T) {
+	each(t, func(t *testing.T, fx *fixture) {
+		p := mustPublish(t, fx, mustTemplate(t, fx, httpSpec("api", "/api")).ID, PublishInput{Version: "1"})
+		rid := p.Routes[0].ID
+		fx.enqueue(t, Op{Kind: OpRoutePolicy, RouteID: rid, KeyAuth: true, RateLimit: &RateLimit{Count: 5, TimeWindow: 60}})
+		if n := fx.drain(t); n != 1 {
+			t.Fatalf("applied %d", n)
+		}
+		plugins := fx.routePlugins(t, rid)
+		if got := listOf(t, plugins); len(got) != 1 || got[0] != NobodyConsumer {
+			t.Fatalf("empty whitelist = %v", got)
+		}
+		lc := plugins["limit-count"].(map[string]any)
+		if lc["count"] != float64(5) || lc["key"] != "consumer_name" || lc["key_type"] != "var" || lc["rejected_code"] != float64(429) {
+			t.Errorf("limit-count = %v", lc)
+		}
+		if ka := plugins["key-auth"].(map[string]any); ka["hide_credentials"] != true {
+			t.Errorf("key-auth = %v", ka)
+		}
+		fx.enqueue(t, Op{Kind: OpWhitelistAdd, RouteID: rid, Username: "app_1"}, Op{Kind: OpWhitelistAdd, RouteID: rid, Username: "app_2"},
+			Op{Kind: OpWhitelistAdd, RouteID: rid, Username: "app_1"})
+		fx.drain(t)
+		if got := listOf(t, fx.routePlugins(t, rid)); fmt.Sprint(got) != "[app_1 app_2]" {
+			t.Fatalf("whitelist = %v", got)
+		}
+		fx.enqueue(t, Op{Kind: OpWhitelistRemove, RouteID: rid, Username: "app_1"}, Op{Kind: OpWhitelistRemove, RouteID: rid, Username: "app_2"})
+		fx.drain(t)
+		if got := listOf(t, fx.routePlugins(t, rid)); fmt.Sprint(got) != "["+NobodyConsumer+"]" {
+			t.Fatalf("emptied whitelist = %v", got)
+		}
+		// Auth off: the managed plugins go, the route's own stay.
+		fx.enqueue(t, Op{Kind: OpRoutePolicy, RouteID: rid})
+		fx.drain(t)
+		if plugins := fx.routePlugins(t, rid); plugins != nil {
+			t.Fatalf("plugins left = %v", plugins)
+		}
+		// A route deleted meanwhile is not brought back.
+		fx.enqueue(t, Op{Kind: OpWhitelistAdd, RouteID: "gone", Username: "app_1"}, Op{Kind: OpRoutePolicy, RouteID: "gone", KeyAuth: true})
+		fx.drain(t)
+		if _, ok := fx.dump(t, fx.group.Prefix)["/routes/gone"]; ok {
+			t.Fatal("a route op created a route")
+		}
+		if n, _ := fx.svc.PendingOutbox(fx.ctx); n != 0 {
+			t.Fatalf("%d entries pending", n)
+		}
+	})
+}
+
+func TestOutboxConsumersAndCredentials(t *testing.T) {
+	each(t, func(t *testing.T, fx *fixture) {
+		kr, _ := apisix.NewKeyring(apisix.DefaultKeyring)
+		fx.enqueue(t,
+			Op{Kind: OpConsumerPut, Username: "app_7", Labels: map[string]string{"application_id": "7"}},
+			Op{Kind: OpCredentialPut, Username: "app_7", CredentialID: "k1", EncryptedKey: kr.Encrypt("secret-1")},
+			Op{Kind: OpCredentialPut, Username: "app_7", CredentialID: "k2", EncryptedKey: kr.Encrypt("secret-2")},
+		)
+		fx.drain(t)
+		kv := fx.dump(t, fx.group.Prefix)
+		if kv["/consumers/app_7"]["username"] != "app_7" {
+			t.Fatalf("consumer = %v", kv["/consumers/app_7"])
+		}
+		stored := kv["/consumers/app_7/credentials/k1"]["plugins"].(map[string]any)["key-auth"].(map[string]any)["key"].(string)
+		if stored == "secret-1" {
+			t.Fatal("key stored in clear")
+		}
+		if plain, err := kr.Decrypt(stored); err != nil || plain != "secret-1" {
+			t.Fatalf("stored key decrypts to %q, %v", plain, err)
+		}
+		// A rotation's old key goes when its grace ends, not before.
+		err := fx.db.Transaction(func(tx *gorm.DB) error {
+			return fx.svc.EnqueueAt(tx, fx.group.ID, time.Now().Add(time.Hour), Op{Kind: OpCredentialDelete, Username: "app_7", CredentialID: "k1"})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fx.drain(t)
+		if _, ok := fx.dump(t, fx.group.Prefix)["/consumers/app_7/credentials/k1"]; !ok {
+			t.Fatal("credential deleted before its time")
+		}
+		fx.svc.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+		fx.drain(t)
+		if _, ok := fx.dump(t, fx.group.Prefix)["/consumers/app_7/credentials/k1"]; ok {
+			t.Fatal("credential outlived its grace")
+		}
+		fx.enqueue(t, Op{Kind: OpConsumerDelete, Username: "app_7"}, Op{Kind: OpConsumerPut, Username: "app_8"})
+		fx.drain(t)
+		kv = fx.dump(t, fx.group.Prefix)
+		if len(kv) != 1 || kv["/consumers/app_8"] == nil {
+			t.Fatalf("after consumer delete: %v", keys(kv))
+		}
+	})
+}
+
+// 1,000 approvals recorded concurrently, each in its own database
+// transaction, leave exactly 1,000 consumers in the whitelist.
+func TestOutboxConcurrentApprovalsLoseNothing(t *testing.T) {
+	each(t, func(t *testing.T, fx *fixture) {
+		p := mustPublish(t, fx, mustTemplate(t, fx, httpSpec("busy", "/busy")).ID, PublishInput{Version: "1"})
+		rid := p.Routes[0].ID
+		fx.enqueue(t, Op{Kind: OpRoutePolicy, RouteID: rid, KeyAuth: true})
+		const n = 1000
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		sem := make(chan struct{}, 32)
+		ctx, cancel := context.WithCancel(fx.ctx)
+		defer cancel()
+		go fx.svc.RunOutbox(ctx, 20*time.Millisecond) // applies while approvals arrive
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				err := fx.db.Transaction(func(tx *gorm.DB) error {
+					return fx.svc.Enqueue(tx, fx.group.ID, Op{Kind: OpWhitelistAdd, RouteID: rid, Username: fmt.Sprint("app_", i)})
+				})
+				if err != nil {
+					errs <- err
+				}
+				fx.svc.Notify()
+			}(i)
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("approval: %v", err)
+		}
+		waitUntil(t, "outbox drained", func() bool { n, _ := fx.svc.PendingOutbox(fx.ctx); return n == 0 })
+		cancel()
+		got := listOf(t, fx.routePlugins(t, rid))
+		seen := map[string]bool{}
+		for _, u := range got {
+			seen[u] = true
+		}
+		if len(got) != n || len(seen) != n {
+			t.Fatalf("whitelist has %d entries (%d distinct), want %d", len(got), len(seen), n)
+		}
+	})
+}
+
+// While a group's etcd is down, changes are accepted and wait; when it is
+// back, every one is applied, in order, once.
+func TestOutboxSurvivesEtcdOutage(t *testing.T) {
+	own, err := etcdtest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	fx := newFixture(t, dbtest.SQLite(t))
+	g, err := fx.svc.CreateGroup(fx.ctx, GroupInput{Name: "flaky", Prefix: "/apisix", EtcdEndpoints: own.Endpoints()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := mustPublish(t, fx, mustTemplate(t, fx, httpSpec("o", "/o")).ID, PublishInput{GatewayGroupID: g.ID, Version: "1"})
+	rid := p.Routes[0].ID
+	own.Stop()
+	var ops []Op
+	ops = append(ops, Op{Kind: OpRoutePolicy, RouteID: rid, KeyAuth: true})
+	for i := 0; i < 50; i++ {
+		ops = append(ops, Op{Kind: OpWhitelistAdd, RouteID: rid, Username: fmt.Sprint("app_", i)})
+	}
+	ops = append(ops, Op{Kind: OpWhitelistRemove, RouteID: rid, Username: "app_0"}) // order matters: after its add
+	for _, op := range ops {
+		err := fx.db.Transaction(func(tx *gorm.DB) error { return fx.svc.Enqueue(tx, g.ID, op) })
+		if err != nil {
+			t.Fatalf("enqueue while etcd is down: %v", err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(fx.ctx, 30*time.Second)
+	defer cancel()
+	if _, err := fx.svc.DrainOutbox(ctx); err == nil {
+		t.Fatal("drain with etcd down reported success")
+	}
+	if n, _ := fx.svc.PendingOutbox(fx.ctx); n != int64(len(ops)) {
+		t.Fatalf("pending = %d, want %d", n, len(ops))
+	}
+	if err := own.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "outbox drained after restart", func() bool {
+		fx.svc.DrainOutbox(fx.ctx)
+		n, _ := fx.svc.PendingOutbox(fx.ctx)
+		return n == 0
+	})
+	resp, err := own.Client(t).Get(fx.ctx, "/apisix/routes/"+rid)
+	if err != nil || len(resp.Kvs) != 1 {
+		t.Fatal(err)
+	}
+	var route struct {
+		Plugins struct {
+			CR struct {
+				Whitelist []string `json:"whitelist"`
+			} `json:"consumer-restriction"`
+		} `json:"plugins"`
+	}
+	json.Unmarshal(resp.Kvs[0].Value, &route)
+	if wl := route.Plugins.CR.Whitelist; len(wl) != 49 || wl[0] != "app_1" {
+		t.Fatalf("whitelist after outage = %v", wl)
+	}
+}
