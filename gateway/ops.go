@@ -48,7 +48,10 @@ type Op struct {
 	EncryptedKey string            `json:"encrypted_key,omitempty"`
 	Labels       map[string]string `json:"labels,omitempty"`
 	Desc         string            `json:"desc,omitempty"`
-	RouteID      string            `json:"route_id,omitempty"`
+	// RouteID targets one route; when empty, ServiceID targets a whole
+	// service, whose plugins APISIX merges into every route of it.
+	RouteID   string `json:"route_id,omitempty"`
+	ServiceID string `json:"service_id,omitempty"`
 	// KeyAuth and RateLimit are a route's policy (OpRoutePolicy).
 	KeyAuth   bool       `json:"key_auth,omitempty"`
 	RateLimit *RateLimit `json:"rate_limit,omitempty"`
@@ -65,18 +68,26 @@ func (op Op) validate() error {
 		v.Check(idPattern.MatchString(op.CredentialID), "credential_id", "is not an APISIX ID")
 		v.Check(op.Kind == OpCredentialDelete || op.EncryptedKey != "", "encrypted_key", "is required")
 	case OpRoutePolicy:
-		v.Check(idPattern.MatchString(op.RouteID), "route_id", "is not an APISIX ID")
+		op.validTarget(&v)
 		if rl := op.RateLimit; rl != nil {
 			v.Check(rl.Count > 0, "rate_limit.count", "must be positive")
 			v.Check(rl.TimeWindow > 0, "rate_limit.time_window", "must be positive seconds")
 		}
 	case OpWhitelistAdd, OpWhitelistRemove:
-		v.Check(idPattern.MatchString(op.RouteID), "route_id", "is not an APISIX ID")
+		op.validTarget(&v)
 		v.Check(consumerName.MatchString(op.Username), "username", "must match ^[a-zA-Z0-9_\\-]+$")
 	default:
 		v.Add("kind", "unknown op %q", op.Kind)
 	}
 	return v.Err()
+}
+
+func (op Op) validTarget(v *apperr.Validator) {
+	if op.RouteID != "" {
+		v.Check(idPattern.MatchString(op.RouteID), "route_id", "is not an APISIX ID")
+	} else {
+		v.Check(idPattern.MatchString(op.ServiceID), "service_id", "a route_id or a service_id is required")
+	}
 }
 
 // key is the etcd key the op changes.
@@ -86,9 +97,11 @@ func (op Op) key(prefix string) string {
 		return apisix.Key(prefix, apisix.KindConsumers, op.Username)
 	case OpCredentialPut, OpCredentialDelete:
 		return apisix.CredentialKey(prefix, op.Username, op.CredentialID)
-	default:
-		return apisix.Key(prefix, apisix.KindRoutes, op.RouteID)
 	}
+	if op.RouteID == "" {
+		return apisix.Key(prefix, apisix.KindServices, op.ServiceID)
+	}
+	return apisix.Key(prefix, apisix.KindRoutes, op.RouteID)
 }
 
 // mutate computes the key's next value from its current one (nil: absent);
@@ -111,8 +124,8 @@ func (op Op) mutate(cur []byte, now int64) ([]byte, error) {
 		setLabels(doc, op.Labels)
 		return encodeDoc(doc, created, now)
 	}
-	// Route ops change only the plugins the core manages, and only on a route
-	// that exists: the API's route may have been deleted meanwhile.
+	// Route and service ops change only the plugins the core manages, and
+	// only on an object that exists: the API's route may be gone meanwhile.
 	if cur == nil {
 		return nil, nil
 	}

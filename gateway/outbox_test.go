@@ -252,3 +252,23 @@ func TestOutboxSurvivesEtcdOutage(t *testing.T) {
 		t.Fatalf("whitelist after outage = %v", wl)
 	}
 }
+
+// A whole-service API keeps its policy on the APISIX service object, which
+// every route of the service inherits, and a republish keeps it there.
+func TestOutboxServicePolicySurvivesRepublish(t *testing.T) {
+	each(t, func(t *testing.T, fx *fixture) {
+		tpl := mustTemplate(t, fx, httpSpec("whole", "/whole"))
+		p := mustPublish(t, fx, tpl.ID, PublishInput{Version: "1"})
+		fx.enqueue(t, Op{Kind: OpRoutePolicy, ServiceID: p.ID, KeyAuth: true}, Op{Kind: OpWhitelistAdd, ServiceID: p.ID, Username: "app_9"})
+		fx.drain(t)
+		mustPublish(t, fx, tpl.ID, PublishInput{Version: "2"})
+		svc := fx.dump(t, fx.group.Prefix)["/services/"+p.ID]
+		plugins, _ := svc["plugins"].(map[string]any)
+		if got := listOf(t, plugins); fmt.Sprint(got) != "[app_9]" || plugins["key-auth"] == nil {
+			t.Fatalf("service plugins after republish = %v", plugins)
+		}
+		if r := fx.routePlugins(t, p.Routes[0].ID); r != nil {
+			t.Errorf("route got plugins of its own: %v", r)
+		}
+	})
+}

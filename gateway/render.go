@@ -212,6 +212,23 @@ func keysOf(prefix string, p *models.PublishedService) []string {
 	return keys
 }
 
+// keepManaged is the rendered plugins plus the managed ones found in etcd.
+func keepManaged(rendered, stored apisix.Plugins) apisix.Plugins {
+	out := apisix.Plugins{}
+	for name, conf := range rendered {
+		out[name] = conf
+	}
+	for name, conf := range stored {
+		if apisix.ManagedPlugins[name] {
+			out[name] = conf
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
 // stamp builds a resource's stored JSON from what is in etcd now: it keeps
 // the create_time, and on routes the plugins the core manages for the portal
 // (key-auth, the consumer-restriction whitelist, limit-count), so that a
@@ -234,21 +251,13 @@ func (r resource) stamp(now int64) func(cur []byte) ([]byte, error) {
 			// A copy: Apply may call stamp again with a newer current value.
 			c := *o
 			c.CreateTime, c.UpdateTime = created, now
-			c.Plugins = apisix.Plugins{}
-			for name, conf := range o.Plugins {
-				c.Plugins[name] = conf
-			}
-			for name, conf := range prev.Plugins {
-				if apisix.ManagedPlugins[name] {
-					c.Plugins[name] = conf
-				}
-			}
-			if len(c.Plugins) == 0 {
-				c.Plugins = nil
-			}
+			c.Plugins = keepManaged(o.Plugins, prev.Plugins)
 			return json.Marshal(&c)
 		case *apisix.Service:
-			o.CreateTime, o.UpdateTime = created, now
+			c := *o
+			c.CreateTime, c.UpdateTime = created, now
+			c.Plugins = keepManaged(o.Plugins, prev.Plugins)
+			return json.Marshal(&c)
 		case *apisix.Upstream:
 			o.CreateTime, o.UpdateTime = created, now
 		case *apisix.PluginConfig:
