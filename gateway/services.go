@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 
+	"devportal/internal/apperr"
 	"devportal/models"
 )
 
@@ -70,4 +71,85 @@ func toPublished(p *models.PublishedService) PublishedService {
 			Name: r.Name, ServerPort: r.ServerPort})
 	}
 	return out
+}
+
+// TargetRef names what a portal API points at: a route of a published
+// service, or the whole service when RouteID is empty.
+type TargetRef struct {
+	GroupID   string
+	ServiceID string
+	RouteID   string
+}
+
+// Target is a TargetRef as it runs now.
+type Target struct {
+	TargetRef
+	ServiceName string
+	Version     string
+	URIs        []string // paths the API answers on, path prefix included
+	Methods     []string // empty: every method
+	Hosts       []string
+}
+
+// LookupTargets resolves many refs in one query; refs that no longer exist
+// on their group (the route or service was deleted) are absent from the result.
+func (s *Service) LookupTargets(ctx context.Context, refs []TargetRef) (map[TargetRef]Target, error) {
+	out := map[TargetRef]Target{}
+	if len(refs) == 0 {
+		return out, nil
+	}
+	var groups, services []string
+	for _, r := range refs {
+		groups = append(groups, r.GroupID)
+		services = append(services, r.ServiceID)
+	}
+	var rows []models.PublishedService
+	if err := s.db.WithContext(ctx).Where("group_id IN ? AND service_id IN ?", groups, services).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	byKey := map[[2]string]*models.PublishedService{}
+	for i := range rows {
+		byKey[[2]string{rows[i].GroupID, rows[i].ServiceID}] = &rows[i]
+	}
+	for _, ref := range refs {
+		p := byKey[[2]string{ref.GroupID, ref.ServiceID}]
+		if p == nil {
+			continue
+		}
+		pub := toPublished(p)
+		t := Target{TargetRef: ref, ServiceName: pub.Name, Version: pub.Version, Hosts: pub.Runtime.Hosts}
+		found := ref.RouteID == ""
+		for _, r := range pub.Routes {
+			if ref.RouteID == "" || r.ID == ref.RouteID {
+				t.URIs = append(t.URIs, r.URIs...)
+				if ref.RouteID != "" {
+					t.Methods = r.Methods
+					found = true
+				}
+			}
+		}
+		if found {
+			out[ref] = t
+		}
+	}
+	return out, nil
+}
+
+// LookupTarget resolves one ref; a ref that does not run is ErrNotFound.
+func (s *Service) LookupTarget(ctx context.Context, ref TargetRef) (Target, error) {
+	if _, err := s.group(ctx, s.db, ref.GroupID); err != nil {
+		return Target{}, err
+	}
+	m, err := s.LookupTargets(ctx, []TargetRef{ref})
+	if err != nil {
+		return Target{}, err
+	}
+	t, ok := m[ref]
+	if !ok {
+		if ref.RouteID != "" {
+			return Target{}, apperr.NotFound("route", ref.RouteID)
+		}
+		return Target{}, apperr.NotFound("service", ref.ServiceID)
+	}
+	return t, nil
 }

@@ -59,7 +59,12 @@ func IsPostgres(url string) bool {
 
 // Migrate creates or updates every table.
 func Migrate(db *gorm.DB) error {
-	return db.AutoMigrate(All()...)
+	if err := db.AutoMigrate(All()...); err != nil {
+		return err
+	}
+	// Indexes gorm's tags cannot say (a WHERE with commas).
+	return db.Exec(`CREATE UNIQUE INDEX IF NOT EXISTS idx_sub_active ON subscriptions (app_id, api_id)
+		WHERE status IN ('pending', 'approved')`).Error
 }
 
 // All lists every model, in dependency order.
@@ -68,5 +73,7 @@ func All() []any {
 		&User{}, &APIToken{},
 		&GatewayGroup{}, &PluginTemplate{}, &ServiceTemplate{},
 		&PublishedService{}, &PublishedRoute{}, &ServiceHistory{}, &DataPlaneNode{}, &OutboxEntry{},
+		&Organization{}, &Membership{}, &Application{}, &APIKey{}, &AppGroup{},
+		&PortalAPI{}, &Subscription{}, &AuditEntry{},
 	}
 }
