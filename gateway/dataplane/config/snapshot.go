@@ -132,3 +132,6 @@ func (s *Snapshot) Route(id string) (*Route, bool) {
 	}
 	return rt.Value, true
 }
+
+// Empty is a snapshot with nothing in it.
+func Empty() *Snapshot { return emptySnapshot() }
