@@ -12,6 +12,7 @@ import (
 
 	"devportal/internal/apperr"
 	"devportal/internal/ids"
+	"devportal/internal/listing"
 	"devportal/models"
 )
 
@@ -146,29 +147,8 @@ func toGroup(r models.GatewayGroup) Group {
 		EtcdEndpoints: r.EtcdEndpoints.V, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
-// likePattern turns a search into a case-insensitive LIKE pattern.
-func likePattern(search string) string {
-	r := strings.NewReplacer(`\`, "", "%", "", "_", "")
-	return "%" + strings.ToLower(r.Replace(strings.TrimSpace(search))) + "%"
-}
+func likePattern(search string) string { return listing.Like(search) }
 
-// DefaultPageSize and MaxPageSize bound list pages.
-const (
-	DefaultPageSize = 20
-	MaxPageSize     = 500
-)
-
-// paginate counts q and loads one page of it into dest.
 func paginate(q *gorm.DB, o ListOptions, order string, dest any) (int64, error) {
-	var total int64
-	if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
-		return 0, err
-	}
-	limit := o.Limit
-	if limit <= 0 {
-		limit = DefaultPageSize
-	}
-	limit = min(limit, MaxPageSize)
-	err := q.Order(order).Offset(max(o.Offset, 0)).Limit(limit).Find(dest).Error
-	return total, err
+	return listing.Paginate(q, o, order, dest)
 }

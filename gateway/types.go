@@ -3,6 +3,7 @@ package gateway
 import (
 	"time"
 
+	"devportal/internal/listing"
 	"devportal/models"
 )
 
@@ -155,14 +156,7 @@ type RollbackInput struct {
 }
 
 // ListOptions pages and filters a list.
-type ListOptions struct {
-	Search string
-	Offset int
-	Limit  int // 0 means the default page size
-}
+type ListOptions = listing.Options
 
 // Page is a page of a list with the total count.
-type Page[T any] struct {
-	List  []T   `json:"list"`
-	Total int64 `json:"total"`
-}
+type Page[T any] = listing.Page[T]

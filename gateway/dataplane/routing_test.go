@@ -35,7 +35,7 @@ func TestRoutingExactPrefixMethodsHostsPriority(t *testing.T) {
 		{"GET", "/hello/world/x", "", "c", 200}, // longest prefix
 		{"GET", "/hello/world", "", "b", 200},
 		{"GET", "/hellox", "", "", 404},
-		{"GET", "/hello", "api.example.com", "d", 200}, // host routes first
+		{"GET", "/hello", "api.example.com", "d", 200},   // host routes first
 		{"GET", "/hello/x", "api.example.com", "b", 200}, // falls back to routes without host
 		{"GET", "/w", "x.example.org", "c", 200},
 		{"GET", "/w", "a.b.example.org", "c", 200},

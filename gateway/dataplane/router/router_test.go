@@ -131,8 +131,8 @@ func benchMatch(b *testing.B, n int) {
 	}
 }
 
-func BenchmarkMatch10Routes(b *testing.B)    { benchMatch(b, 10) }
-func BenchmarkMatch10kRoutes(b *testing.B)   { benchMatch(b, 10000) }
+func BenchmarkMatch10Routes(b *testing.B)  { benchMatch(b, 10) }
+func BenchmarkMatch10kRoutes(b *testing.B) { benchMatch(b, 10000) }
 func BenchmarkMatchExact10k(b *testing.B) {
 	r := buildRouter(10000)
 	req := &Request{Method: "GET", Path: "/svc9999/exact"}
