@@ -1,10 +1,14 @@
 package dataplane
 
 import (
+	"bytes"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestMetricsAndAccessLogFlag(t *testing.T) {
@@ -34,4 +38,42 @@ func TestMetricsAndAccessLogFlag(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
+}
+
+func TestAccessLogOnAndOff(t *testing.T) {
+	var on, off lockedBuffer
+	eOn := newEnv(t, func(c *Config) { c.AccessLog = true; c.Logger = slog.New(slog.NewJSONHandler(&on, nil)) })
+	eOff := newEnv(t, func(c *Config) { c.Logger = slog.New(slog.NewJSONHandler(&off, nil)) })
+	_, up := echoUpstream(t, "a")
+	for _, e := range []*env{eOn, eOff} {
+		e.put("routes/r1", route("/logged", up, nil))
+		expectStatus(t, e.get("/logged?x=1"), 200)
+	}
+	eventually(t, 5*time.Second, func() bool { return strings.Contains(on.String(), `"msg":"access"`) })
+	line := on.String()
+	for _, want := range []string{`"uri":"/logged?x=1"`, `"status":200`, `"route_id":"r1"`, `"method":"GET"`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("access log lacks %s: %s", want, line)
+		}
+	}
+	if strings.Contains(off.String(), `"msg":"access"`) {
+		t.Fatalf("access log written while off")
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -44,7 +44,7 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, c *plugin.Ctx, route *config.R
 	}
 	req.Header.Set("X-Forwarded-Proto", "http")
 	req.Header.Set("X-Forwarded-Host", c.Host)
-	req.Header.Set("X-Forwarded-Port", portOf(ctx.LocalAddr()))
+	req.Header.Set("X-Forwarded-Port", p.localPort(ctx))
 	req.UseHostHeader = true
 
 	var tried [4]*balancer.Node
@@ -67,7 +67,9 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, c *plugin.Ctx, route *config.R
 			req.Header.SetHost(clientHost)
 		}
 		hc := p.client(node.Addr, up.Scheme == "https", route.Timeouts)
-		err = hc.DoTimeout(req, &ctx.Response, route.Timeouts.Send+route.Timeouts.Read)
+		// The client's ReadTimeout and WriteTimeout bound each read and
+		// write, as nginx's proxy_read_timeout and proxy_send_timeout do.
+		err = hc.Do(req, &ctx.Response)
 		if err == nil || !retryable(err) {
 			break
 		}

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -56,6 +57,7 @@ type Proxy struct {
 	clients map[clientKey]*fasthttp.HostClient
 
 	ctxPool sync.Pool
+	port    atomic.Value // string: the listener's port, for X-Forwarded-Port
 }
 
 type clientKey struct {
@@ -88,7 +90,17 @@ func New(opts Options) *Proxy {
 }
 
 // Serve serves ln until Shutdown.
-func (p *Proxy) Serve(ln net.Listener) error { return p.server.Serve(ln) }
+func (p *Proxy) Serve(ln net.Listener) error {
+	p.port.Store(portOf(ln.Addr()))
+	return p.server.Serve(ln)
+}
+
+func (p *Proxy) localPort(ctx *fasthttp.RequestCtx) string {
+	if s, ok := p.port.Load().(string); ok && s != "" {
+		return s
+	}
+	return portOf(ctx.LocalAddr())
+}
 
 // Shutdown stops accepting and waits for in-flight requests.
 func (p *Proxy) Shutdown(ctx context.Context) error {
