@@ -28,7 +28,9 @@ generate:
 
 ## check-generated: fails when generated code is not what the sources generate
 check-generated: generate
-	@git diff --exit-code -- docs views || (echo "generated code is stale: run make generate and commit"; exit 1)
+	@test -z "$$(git status --porcelain -- docs views)" || \
+		(git status --short -- docs views; git --no-pager diff --stat -- docs views; \
+		 echo "generated code is stale: run make generate and commit"; exit 1)
 
 fmt:
 	gofmt -l -w $$(git ls-files '*.go' | grep -v '_templ.go$$')
