@@ -72,6 +72,13 @@ func run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (err 
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	// Take the site's port first: a port in use fails the start before
+	// anything else is started. Connections queue until the app serves.
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	closers = append(closers, func() { ln.Close() })
 
 	// The database.
 	dsn := cfg.DatabaseURL
@@ -179,10 +186,6 @@ func run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (err 
 		PingDB:   sqlDB.PingContext,
 		Logger:   log,
 	})
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
 	log.Info("devportal: serving", "listen", ln.Addr().String(), "admin_api", "/api/v1", "docs", "/api/docs")

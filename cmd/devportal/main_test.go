@@ -385,3 +385,23 @@ func TestLoadConfig(t *testing.T) {
 		t.Error("stray argument accepted")
 	}
 }
+
+func TestStartFailsCleanlyWhenPortTaken(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	cfg := testConfig(t, t.TempDir())
+	cfg.Listen = taken.Addr().String()
+	done := make(chan error, 1)
+	go func() { done <- run(context.Background(), cfg, io.Discard, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "listen") {
+			t.Fatalf("run = %v, want a listen error", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run hangs when its port is taken")
+	}
+}
