@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -73,6 +74,8 @@ func classify(err error) (int, errorBody) {
 		// The detail may name hosts of the database or etcd: log it, and
 		// tell the caller only that it is worth retrying.
 		return fiber.StatusServiceUnavailable, errorBody{Code: "unavailable", Message: "a dependency (database or etcd) is unavailable; retry later"}
+	case errors.Is(err, context.DeadlineExceeded):
+		return fiber.StatusServiceUnavailable, errorBody{Code: "timeout", Message: "the request took too long; retry later"}
 	case errors.As(err, &fe):
 		return fe.Code, errorBody{Code: fiberCode(fe.Code), Message: fiberMessage(fe)}
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"devportal/internal/ids"
+	"devportal/models"
 )
 
 // When the test binary is started with DEVPORTAL_TEST_MAIN=1 it is the
@@ -395,7 +399,9 @@ func TestStartFailsCleanlyWhenPortTaken(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
 	cfg.Listen = taken.Addr().String()
 	done := make(chan error, 1)
-	go func() { done <- run(context.Background(), cfg, io.Discard, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	go func() {
+		done <- run(context.Background(), cfg, io.Discard, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
 	select {
 	case err := <-done:
 		if err == nil || !strings.Contains(err.Error(), "listen") {
@@ -404,4 +410,53 @@ func TestStartFailsCleanlyWhenPortTaken(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("run hangs when its port is taken")
 	}
+}
+
+// With DATABASE_URL set to PostgreSQL, the binary runs on it (in a schema
+// of its own) and keeps its data across a restart.
+func TestRunOnPostgres(t *testing.T) {
+	base := os.Getenv("DATABASE_URL")
+	if !models.IsPostgres(base) {
+		t.Skip("DATABASE_URL is not set to PostgreSQL")
+	}
+	admin, err := models.Open(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := "t_" + ids.New()
+	if err := admin.Exec(`CREATE SCHEMA "` + schema + `"`).Error; err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		admin.Exec(`DROP SCHEMA "` + schema + `" CASCADE`)
+		if db, err := admin.DB(); err == nil {
+			db.Close()
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+
+	cfg := testConfig(t, t.TempDir())
+	cfg.DatabaseURL = u.String()
+	cfg.NoGateway = true
+	cfg.Admin.Token = "postgres-admin-token-0123456789"
+	s := start(t, cfg)
+	base = "http://" + cfg.Listen
+	if code, body := get(t, "POST", base+"/api/v1/plugin_templates", cfg.Admin.Token, `{"name":"pg","plugins":{"cors":{}}}`); code != 201 {
+		t.Fatalf("create on PostgreSQL = %d %s", code, body)
+	}
+	s.stop(t)
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "portal.db")); err == nil {
+		t.Fatal("a SQLite file was created although DATABASE_URL is PostgreSQL")
+	}
+	s = start(t, cfg)
+	if code, body := get(t, "GET", base+"/api/v1/plugin_templates?search=pg", cfg.Admin.Token, ""); code != 200 || !strings.Contains(body, `"total":1`) {
+		t.Fatalf("after restart = %d %s", code, body)
+	}
+	s.stop(t)
 }
