@@ -67,3 +67,6 @@ func New(db *gorm.DB, clients *etcdstore.Clients, opts ...Option) *Service {
 func (s *Service) Ping(ctx context.Context) error {
 	return s.etcd.Ping(ctx, nil)
 }
+
+// SetClock replaces the clock (tests in other packages).
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
