@@ -77,7 +77,7 @@ type PortalAPI struct {
 
 // Subscription is an application's request to call an API.
 type Subscription struct {
-	ID    string `gorm:"primaryKey;size:32"`
+	ID string `gorm:"primaryKey;size:32"`
 	// At most one active (pending or approved) subscription per application
 	// and API: a partial unique index made in Migrate.
 	AppID string `gorm:"size:32;not null;index"`

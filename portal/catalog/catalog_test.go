@@ -100,7 +100,7 @@ func TestAPIPublishAppliesPolicyAndTracksTheRoute(t *testing.T) {
 			{"route_id", func(i *catalog.Input) { i.Name = "a"; i.RouteID = "nope" }},
 			{"service_id", func(i *catalog.Input) { i.Name = "b"; i.ServiceID, i.RouteID = "nope", "" }},
 			{"route_id", func(i *catalog.Input) { i.Name = "Pets whole"; i.RouteID = "" }}, // overlaps the route API
-			{"name", func(i *catalog.Input) {}},                                        // taken
+			{"name", func(i *catalog.Input) {}},                                            // taken
 			{"auth", func(i *catalog.Input) { i.Name = "x"; i.Auth = "basic" }},
 			{"rate_limit.count", func(i *catalog.Input) { i.Name = "x"; i.RateLimit = &gateway.RateLimit{TimeWindow: 1} }},
 			{"openapi", func(i *catalog.Input) { i.Name = "x"; i.OpenAPI = "swagger: '2.0'" }},
