@@ -8,7 +8,6 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"devportal/internal/apperr"
-	"devportal/models"
 	"devportal/portal/accounts"
 )
 
@@ -45,12 +44,7 @@ func (h *handler) requireAdmin(c fiber.Ctx) error {
 	if !user.IsAdmin {
 		return fmt.Errorf("the Admin API is for admins: %w", apperr.ErrForbidden)
 	}
+	// The caller, for the authorization checks that workspaces will add.
 	c.Locals(userKey{}, user)
 	return c.Next()
-}
-
-// currentUser is the authenticated caller of an /api/v1 handler.
-func currentUser(c fiber.Ctx) models.User {
-	u, _ := c.Locals(userKey{}).(models.User)
-	return u
 }

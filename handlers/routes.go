@@ -63,6 +63,9 @@ type handler struct {
 
 // New builds the fiber app with every route registered.
 func New(cfg Config) *fiber.App {
+	if cfg.Gateway == nil || cfg.Accounts == nil || cfg.PingDB == nil {
+		panic("handlers: Config needs Gateway, Accounts and PingDB")
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
