@@ -17,13 +17,16 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], nil); err != nil {
 		fmt.Fprintln(os.Stderr, "gateway:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// run serves until ctx ends; ready, when set, is called once the node serves.
+func run(ctx context.Context, args []string, ready func(*dataplane.Node)) error {
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	etcd := fs.String("etcd", envOr("ETCD_ENDPOINTS", "http://127.0.0.1:2379"), "etcd endpoints, comma separated")
 	prefix := fs.String("prefix", "/apisix", "gateway group prefix in etcd")
@@ -67,14 +70,15 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	// Start bounds its own wait for the first load (Config.StartTimeout);
 	// the node then serves until ctx ends.
 	if err := node.Start(ctx); err != nil {
 		return err
 	}
 	logger.Info("gateway: started", "addr", node.Addr(), "metrics", node.MetricsAddr(), "node_id", node.ID())
+	if ready != nil {
+		ready(node)
+	}
 	<-ctx.Done()
 	logger.Info("gateway: stopping")
 	return node.Close()
