@@ -79,3 +79,18 @@ func TestLimitCountPerConsumerWithAuthAndWhitelist(t *testing.T) {
 		t.Fatalf("remaining %q", r.Header.Get("X-RateLimit-Remaining"))
 	}
 }
+
+// A limit set on a service counts the requests of all its routes together,
+// as APISIX keys the counter by the resource the plugin is configured on.
+func TestLimitCountOnServiceIsShared(t *testing.T) {
+	e := newEnv(t)
+	_, up := echoUpstream(t, "a")
+	e.put("services/s1", map[string]any{"upstream": map[string]any{"nodes": []any{up}},
+		"plugins": map[string]any{"limit-count": map[string]any{"count": 2, "time_window": 60, "key_type": "constant", "key": "all"}}})
+	e.put("routes/r1", map[string]any{"uri": "/a", "service_id": "s1"})
+	e.put("routes/r2", map[string]any{"uri": "/b", "service_id": "s1"})
+	expectStatus(t, e.get("/a"), 200)
+	expectStatus(t, e.get("/b"), 200)
+	expectStatus(t, e.get("/a"), 503)
+	expectStatus(t, e.get("/b"), 503)
+}

@@ -130,7 +130,9 @@ func (b *batch) compileRoute(r *apisix.Route) (*router.Route[*Route], error) {
 	if svc != nil {
 		svcPlugins = svc.raw.Plugins
 	}
-	set, err := plugin.Compile(plugin.Merge(svcPlugins, pcPlugins, r.Plugins), plugin.Scope("route:"+r.ID))
+	merged, scopes := plugin.MergeScoped(svcPlugins, pcPlugins, r.Plugins,
+		plugin.Scope("service:"+r.ServiceID), plugin.Scope("plugin_config:"+r.PluginConfigID), plugin.Scope("route:"+r.ID))
+	set, err := plugin.CompileScoped(merged, scopes, plugin.Scope("route:"+r.ID))
 	if err != nil {
 		return nil, err
 	}

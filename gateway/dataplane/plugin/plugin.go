@@ -106,8 +106,20 @@ type Scope string
 // configuration APISIX's schema rejects is an error. Plugins marked
 // "_meta": {"disable": true} are left off.
 func Compile(plugins map[string]json.RawMessage, scope Scope) (*Set, error) {
+	return CompileScoped(plugins, nil, scope)
+}
+
+// CompileScoped is Compile where each plugin may come from a different
+// owner (scopes[name]; def when absent): limit-count counters belong to the
+// resource the plugin is configured on, so a limit set on a service or a
+// plugin config is shared by the routes using it, as in APISIX.
+func CompileScoped(plugins map[string]json.RawMessage, scopes map[string]Scope, def Scope) (*Set, error) {
 	s := &Set{}
 	for name, raw := range plugins {
+		scope := def
+		if sc, ok := scopes[name]; ok {
+			scope = sc
+		}
 		if disabled(raw) {
 			continue
 		}
@@ -166,19 +178,26 @@ func disabled(raw json.RawMessage) bool {
 // overridden by the route's plugin config, overridden by the route's own
 // (the route wins over its plugin config, and both over the service).
 func Merge(service, pluginConfig, route map[string]json.RawMessage) map[string]json.RawMessage {
+	out, _ := MergeScoped(service, pluginConfig, route, "", "", "")
+	return out
+}
+
+// MergeScoped is Merge that also tells which owner each plugin came from.
+func MergeScoped(service, pluginConfig, route map[string]json.RawMessage, svcScope, pcScope, routeScope Scope) (map[string]json.RawMessage, map[string]Scope) {
 	out := make(map[string]json.RawMessage, len(service)+len(pluginConfig)+len(route))
+	scopes := make(map[string]Scope, len(out))
 	for k, v := range service {
-		out[k] = v
+		out[k], scopes[k] = v, svcScope
 	}
 	for k, v := range pluginConfig {
 		if _, onRoute := route[k]; !onRoute {
-			out[k] = v
+			out[k], scopes[k] = v, pcScope
 		}
 	}
 	for k, v := range route {
-		out[k] = v
+		out[k], scopes[k] = v, routeScope
 	}
-	return out
+	return out, scopes
 }
 
 // Run runs the plugins on a request in APISIX's phase and priority order:
