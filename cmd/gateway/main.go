@@ -36,6 +36,7 @@ func run(ctx context.Context, args []string, ready func(*dataplane.Node)) error 
 	nodeID := fs.String("node-id", "", "node id in the heartbeat (default: generated)")
 	accessLog := fs.Bool("access-log", false, "write structured access logs")
 	streamHost := fs.String("stream-host", "", "host stream route ports bind on (default: all interfaces)")
+	pprof := fs.Bool("pprof", false, "serve /debug/pprof/ on the metrics listener")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	user := fs.String("etcd-user", os.Getenv("ETCD_USERNAME"), "etcd user name")
 	pass := fs.String("etcd-password", os.Getenv("ETCD_PASSWORD"), "etcd password")
@@ -56,6 +57,7 @@ func run(ctx context.Context, args []string, ready func(*dataplane.Node)) error 
 		AccessLog:        *accessLog,
 		Logger:           logger,
 		StreamListenHost: *streamHost,
+		Pprof:            *pprof,
 		EtcdUsername:     *user,
 		EtcdPassword:     *pass,
 	}

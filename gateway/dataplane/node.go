@@ -62,6 +62,8 @@ type Config struct {
 	// ShutdownTimeout bounds how long Close waits for in-flight requests;
 	// default 30s.
 	ShutdownTimeout time.Duration
+	// Pprof serves Go's /debug/pprof/ on the metrics listener.
+	Pprof bool
 	// EtcdUsername and EtcdPassword authenticate to etcd when set.
 	EtcdUsername, EtcdPassword string
 }
@@ -214,7 +216,7 @@ func (n *Node) Start(ctx context.Context) error {
 		}
 	})
 	if n.metrics != nil {
-		n.mserver = &http.Server{Handler: n.metrics.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		n.mserver = &http.Server{Handler: n.metrics.Handler(n.cfg.Pprof), ReadHeaderTimeout: 5 * time.Second}
 		n.goRun("metrics", func() {
 			if err := n.mserver.Serve(n.mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				n.log.Error("dataplane: metrics server", "err", err)

@@ -5,6 +5,7 @@ package metrics
 
 import (
 	"net/http"
+	netpprof "net/http/pprof"
 	"strconv"
 	"sync"
 	"time"
@@ -87,9 +88,15 @@ func (m *Metrics) newSeries(k seriesKey) *series {
 	return s
 }
 
-// Handler serves /metrics.
-func (m *Metrics) Handler() http.Handler {
+// Handler serves /metrics; with pprof also Go's /debug/pprof/.
+func (m *Metrics) Handler(pprof bool) http.Handler {
 	mux := http.NewServeMux()
+	if pprof {
+		mux.HandleFunc("/debug/pprof/", netpprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", netpprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", netpprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", netpprof.Trace)
+	}
 	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	mux.Handle("/apisix/prometheus/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	return mux
