@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -65,8 +67,17 @@ func Apply(ctx context.Context, cli *clientv3.Client, p Plan, maxOps int) (Resul
 	if maxOps > 0 && p.Ops() > maxOps {
 		return res, fmt.Errorf("%w: %d operations, the limit is %d", ErrTooManyOps, p.Ops(), maxOps)
 	}
-	const attempts = 16
+	const attempts = 64
 	for res.Attempts < attempts {
+		if res.Attempts > 0 {
+			// Lost a race: step back a little, more each time, so writers spread out.
+			backoff := time.Duration(rand.Int64N(int64(time.Millisecond) << min(res.Attempts, 6)))
+			select {
+			case <-ctx.Done():
+				return res, ctx.Err()
+			case <-time.After(backoff):
+			}
+		}
 		res.Attempts++
 		cur, err := readKeys(ctx, cli, keys, maxOps)
 		res.RoundTrips++
