@@ -46,7 +46,7 @@ func TestAccessLogOnAndOff(t *testing.T) {
 	eOff := newEnv(t, func(c *Config) { c.Logger = slog.New(slog.NewJSONHandler(&off, nil)) })
 	_, up := echoUpstream(t, "a")
 	for _, e := range []*env{eOn, eOff} {
-		e.put("routes/r1", route("/logged", up, nil))
+		e.put("routes/r1", route("/logged", up, map[string]any{"plugins": map[string]any{"proxy-rewrite": map[string]any{"uri": "/rewritten"}}}))
 		expectStatus(t, e.get("/logged?x=1"), 200)
 	}
 	eventually(t, 5*time.Second, func() bool { return strings.Contains(on.String(), `"msg":"access"`) })

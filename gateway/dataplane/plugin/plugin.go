@@ -55,6 +55,9 @@ type Ctx struct {
 
 	// Response headers the plugins add (rate limit headers).
 	RespHeaders []Header
+
+	// The request as the client sent it, kept for the access log.
+	LogMethod, LogURI string
 }
 
 // Header is one response header.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -24,6 +25,10 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, c *plugin.Ctx, route *config.R
 	req := &ctx.Request
 	clientClose := req.Header.ConnectionClose()
 	clientHost := string(req.Header.Host())
+	// c.Host and c.Path view the request's buffers, which forwarding
+	// rewrites; keep copies for the balancer (retries) and the logs.
+	c.Host = strings.Clone(c.Host)
+	c.Path = strings.Clone(c.Path)
 
 	// The URI sent upstream: proxy-rewrite's, or the normalized request path
 	// with its (possibly edited) query.

@@ -135,6 +135,11 @@ func (p *Proxy) Handle(ctx *fasthttp.RequestCtx) {
 	}()
 
 	ip := remoteAddr(ctx)
+	if p.opts.AccessLog {
+		// Plugins and forwarding rewrite the request; log what the client sent.
+		c.LogMethod = string(ctx.Method())
+		c.LogURI = string(ctx.RequestURI())
+	}
 	c.Req = &ctx.Request
 	c.RemoteAddr = ip.String()
 	c.Host = hostOf(ctx)
@@ -184,9 +189,9 @@ func (p *Proxy) finish(ctx *fasthttp.RequestCtx, c *plugin.Ctx, routeID string, 
 	if p.opts.AccessLog {
 		p.opts.Logger.Info("access",
 			"remote_addr", c.RemoteAddr,
-			"method", string(ctx.Method()),
+			"method", c.LogMethod,
 			"host", c.Host,
-			"uri", string(ctx.RequestURI()),
+			"uri", c.LogURI,
 			"status", status,
 			"bytes", len(ctx.Response.Body()),
 			"route_id", routeID,
