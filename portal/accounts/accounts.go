@@ -151,7 +151,7 @@ func (s *Service) createAdmin(tx *gorm.DB, seed Seed, out *Seeded) error {
 	}
 	password := seed.Password
 	if password == "" {
-		password = randomString(18)
+		password = newPassword()
 		out.Password = password
 	}
 	token := seed.Token
@@ -249,6 +249,15 @@ func HashToken(token string) string {
 // NewToken generates an API token: "dpt_" and 32 random bytes, base64url.
 func NewToken() string { return "dpt_" + randomString(32) }
 
+// newPassword generates a password that PasswordProblem accepts.
+func newPassword() string {
+	for {
+		if p := randomString(18); PasswordProblem(p) == "" {
+			return p
+		}
+	}
+}
+
 func randomString(n int) string {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
@@ -263,8 +272,11 @@ func validateSeed(seed Seed) error {
 		a, err := mail.ParseAddress(seed.Email)
 		v.Check(err == nil && a.Address == seed.Email, "DEVPORTAL_ADMIN_EMAIL", "not an e-mail address")
 	}
-	v.Check(seed.Password == "" || len(seed.Password) >= MinPasswordLength,
-		"DEVPORTAL_ADMIN_PASSWORD", "at least %d characters", MinPasswordLength)
+	if seed.Password != "" {
+		if msg := PasswordProblem(seed.Password); msg != "" {
+			v.Add("DEVPORTAL_ADMIN_PASSWORD", "%s", msg)
+		}
+	}
 	v.Check(seed.Token == "" || len(seed.Token) >= MinTokenLength,
 		"DEVPORTAL_ADMIN_TOKEN", "at least %d characters", MinTokenLength)
 	v.Check(!strings.ContainsAny(seed.Token, " \t\r\n"), "DEVPORTAL_ADMIN_TOKEN", "must not contain white space")

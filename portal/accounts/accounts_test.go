@@ -154,6 +154,7 @@ func TestEnsureAdminValidatesSeed(t *testing.T) {
 	}{
 		{accounts.Seed{Email: "not-an-email"}, "DEVPORTAL_ADMIN_EMAIL"},
 		{accounts.Seed{Password: "short"}, "DEVPORTAL_ADMIN_PASSWORD"},
+		{accounts.Seed{Password: "onlyletterslong"}, "DEVPORTAL_ADMIN_PASSWORD"},
 		{accounts.Seed{Token: "short"}, "DEVPORTAL_ADMIN_TOKEN"},
 		{accounts.Seed{Token: "has a space in the middle"}, "DEVPORTAL_ADMIN_TOKEN"},
 	}
