@@ -7,12 +7,13 @@ import (
 
 	"devportal/gateway"
 	"devportal/internal/apperr"
+	"devportal/internal/listing"
 )
 
-// Paging bounds of list endpoints.
+// Paging bounds of list endpoints: the domain's own.
 const (
-	defaultPageSize = 20
-	maxPageSize     = 500
+	defaultPageSize = listing.DefaultPageSize
+	maxPageSize     = listing.MaxPageSize
 )
 
 // listResponse documents the shape of every list: {"list": [...], "total": N}.
