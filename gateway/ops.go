@@ -104,44 +104,69 @@ func (op Op) key(prefix string) string {
 	return apisix.Key(prefix, apisix.KindRoutes, op.RouteID)
 }
 
-// mutate computes the key's next value from its current one (nil: absent);
-// nil means the key must not exist.
-func (op Op) mutate(cur []byte, now int64) ([]byte, error) {
+// applyOps computes a key's next value from its current one (nil: absent)
+// by applying ops in order; nil means the key must not exist. The value is
+// decoded and encoded once however many ops there are, and whitelist
+// changes use a set, so a batch on a 100,000-name whitelist stays cheap.
+func applyOps(cur []byte, ops []Op, now int64) ([]byte, error) {
+	d := decodeDoc(cur, now)
+	for _, op := range ops {
+		op.applyTo(d)
+	}
+	return d.encode(now)
+}
+
+// doc is a stored value being changed.
+type doc struct {
+	m       map[string]any
+	exists  bool
+	created any
+	// wl caches the consumer-restriction whitelist while ops change it.
+	wl    []string
+	wlSet map[string]bool
+	wlCR  map[string]any
+}
+
+func (op Op) applyTo(d *doc) {
 	switch op.Kind {
 	case OpConsumerDelete, OpCredentialDelete:
-		return nil, nil
+		d.m, d.exists, d.wl, d.wlCR = map[string]any{}, false, nil, nil
+		return
 	case OpConsumerPut:
-		doc, created := decodeDoc(cur, now)
-		doc["username"] = op.Username
-		setOrDelete(doc, "desc", op.Desc)
-		setLabels(doc, op.Labels)
-		return encodeDoc(doc, created, now)
+		d.exists = true
+		d.m["username"] = op.Username
+		setOrDelete(d.m, "desc", op.Desc)
+		setLabels(d.m, op.Labels)
+		return
 	case OpCredentialPut:
-		doc, created := decodeDoc(cur, now)
-		doc["id"] = op.CredentialID
-		doc["plugins"] = map[string]any{"key-auth": map[string]any{"key": op.EncryptedKey}}
-		setOrDelete(doc, "desc", op.Desc)
-		setLabels(doc, op.Labels)
-		return encodeDoc(doc, created, now)
+		d.exists = true
+		d.m["id"] = op.CredentialID
+		d.m["plugins"] = map[string]any{"key-auth": map[string]any{"key": op.EncryptedKey}}
+		setOrDelete(d.m, "desc", op.Desc)
+		setLabels(d.m, op.Labels)
+		return
 	}
 	// Route and service ops change only the plugins the core manages, and
 	// only on an object that exists: the API's route may be gone meanwhile.
-	if cur == nil {
-		return nil, nil
+	if !d.exists {
+		return
 	}
-	doc, created := decodeDoc(cur, now)
-	plugins, _ := doc["plugins"].(map[string]any)
+	plugins, _ := d.m["plugins"].(map[string]any)
 	if plugins == nil {
 		plugins = map[string]any{}
+		d.m["plugins"] = plugins
 	}
 	switch op.Kind {
 	case OpRoutePolicy:
 		if op.KeyAuth {
 			plugins["key-auth"] = map[string]any{"hide_credentials": true}
 			if _, ok := plugins["consumer-restriction"].(map[string]any); !ok {
+				d.flushWhitelist()
 				plugins["consumer-restriction"] = map[string]any{"type": "consumer_name", "whitelist": []any{NobodyConsumer}}
 			}
 		} else {
+			d.flushWhitelist()
+			d.wl, d.wlCR = nil, nil
 			delete(plugins, "key-auth")
 			delete(plugins, "consumer-restriction")
 		}
@@ -152,64 +177,89 @@ func (op Op) mutate(cur []byte, now int64) ([]byte, error) {
 			delete(plugins, "limit-count")
 		}
 	case OpWhitelistAdd, OpWhitelistRemove:
-		cr, ok := plugins["consumer-restriction"].(map[string]any)
-		if !ok {
-			return cur, nil // the API has no key auth: nothing to restrict
+		if !d.loadWhitelist(plugins) {
+			return // the API has no key auth: nothing to restrict
 		}
-		list := whitelist(cr)
 		if op.Kind == OpWhitelistAdd {
-			if !slices.Contains(list, op.Username) {
-				list = append(list, op.Username)
+			if d.wlSet[NobodyConsumer] {
+				d.wl = slices.DeleteFunc(d.wl, func(s string) bool { return s == NobodyConsumer })
+				delete(d.wlSet, NobodyConsumer)
 			}
-			list = slices.DeleteFunc(list, func(s string) bool { return s == NobodyConsumer })
-		} else {
-			list = slices.DeleteFunc(list, func(s string) bool { return s == op.Username })
-			if len(list) == 0 {
-				list = []string{NobodyConsumer}
+			if !d.wlSet[op.Username] {
+				d.wl = append(d.wl, op.Username)
+				d.wlSet[op.Username] = true
 			}
+		} else if d.wlSet[op.Username] {
+			d.wl = slices.DeleteFunc(d.wl, func(s string) bool { return s == op.Username })
+			delete(d.wlSet, op.Username)
 		}
-		cr["whitelist"] = list
 	}
-	if len(plugins) == 0 {
-		delete(doc, "plugins")
-	} else {
-		doc["plugins"] = plugins
-	}
-	return encodeDoc(doc, created, now)
 }
 
-func whitelist(cr map[string]any) []string {
-	raw, _ := cr["whitelist"].([]any)
-	out := make([]string, 0, len(raw)+1)
-	for _, v := range raw {
-		if s, ok := v.(string); ok {
-			out = append(out, s)
-		}
+// loadWhitelist starts caching the whitelist; false when there is none.
+func (d *doc) loadWhitelist(plugins map[string]any) bool {
+	cr, ok := plugins["consumer-restriction"].(map[string]any)
+	if !ok {
+		return false
 	}
-	return out
+	if d.wlCR == nil {
+		raw, _ := cr["whitelist"].([]any)
+		d.wl = make([]string, 0, len(raw)+1)
+		d.wlSet = make(map[string]bool, len(raw)+1)
+		for _, v := range raw {
+			if s, ok := v.(string); ok && !d.wlSet[s] {
+				d.wl = append(d.wl, s)
+				d.wlSet[s] = true
+			}
+		}
+		d.wlCR = cr
+	}
+	return true
+}
+
+// flushWhitelist writes the cached whitelist back; an empty one holds
+// NobodyConsumer, as APISIX needs at least one name.
+func (d *doc) flushWhitelist() {
+	if d.wlCR == nil {
+		return
+	}
+	if len(d.wl) == 0 {
+		d.wl = []string{NobodyConsumer}
+	}
+	d.wlCR["whitelist"] = d.wl
+	d.wlCR = nil
 }
 
 // decodeDoc reads a stored value keeping every field, numbers exact.
-func decodeDoc(cur []byte, now int64) (map[string]any, any) {
-	doc := map[string]any{}
+func decodeDoc(cur []byte, now int64) *doc {
+	d := &doc{m: map[string]any{}}
 	if cur != nil {
 		dec := json.NewDecoder(bytes.NewReader(cur))
 		dec.UseNumber()
-		if dec.Decode(&doc) != nil {
-			doc = map[string]any{} // a broken value is replaced whole
+		if dec.Decode(&d.m) != nil {
+			d.m = map[string]any{} // a broken value is replaced whole
 		}
+		d.exists = true
 	}
-	created, ok := doc["create_time"]
+	created, ok := d.m["create_time"]
 	if !ok {
 		created = now
 	}
-	return doc, created
+	d.created = created
+	return d
 }
 
-func encodeDoc(doc map[string]any, created any, now int64) ([]byte, error) {
-	doc["create_time"] = created
-	doc["update_time"] = now
-	b, err := json.Marshal(doc)
+func (d *doc) encode(now int64) ([]byte, error) {
+	if !d.exists {
+		return nil, nil
+	}
+	d.flushWhitelist()
+	if p, ok := d.m["plugins"].(map[string]any); ok && len(p) == 0 {
+		delete(d.m, "plugins")
+	}
+	d.m["create_time"] = d.created
+	d.m["update_time"] = now
+	b, err := json.Marshal(d.m)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: encode: %w", err)
 	}

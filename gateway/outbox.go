@@ -198,13 +198,7 @@ func (s *Service) planEntries(g models.GatewayGroup, rows []models.OutboxEntry) 
 	for _, key := range order {
 		keyOps := ops[key]
 		plan.Puts = append(plan.Puts, etcdstore.Put{Key: key, MayReplace: yes, Build: func(cur []byte) ([]byte, error) {
-			var err error
-			for _, op := range keyOps {
-				if cur, err = op.mutate(cur, now); err != nil {
-					return nil, err
-				}
-			}
-			return cur, nil
+			return applyOps(cur, keyOps, now)
 		}})
 	}
 	return n, plan, nil

@@ -94,3 +94,29 @@ func TestLimitCountOnServiceIsShared(t *testing.T) {
 	expectStatus(t, e.get("/a"), 503)
 	expectStatus(t, e.get("/b"), 503)
 }
+
+// A consumer's own plugins win over the route's once the consumer is known
+// (APISIX's merge_consumer_route).
+func TestConsumerPluginsOverrideRoute(t *testing.T) {
+	e := newEnv(t)
+	_, up := echoUpstream(t, "a")
+	e.put("consumers/gold", map[string]any{"username": "gold", "plugins": map[string]any{
+		"key-auth":    map[string]any{"key": encKey(t, "gold-key")},
+		"limit-count": map[string]any{"count": 3, "time_window": 60, "rejected_code": 429},
+	}})
+	e.put("consumers/basic", map[string]any{"username": "basic", "plugins": map[string]any{"key-auth": map[string]any{"key": encKey(t, "basic-key")}}})
+	e.put("routes/1", route("/api", up, map[string]any{"plugins": map[string]any{
+		"key-auth":    map[string]any{},
+		"limit-count": map[string]any{"count": 1, "time_window": 60, "rejected_code": 429, "key": "consumer_name"},
+	}}))
+	expectStatus(t, e.get("/api", "apikey: basic-key"), 200)
+	expectStatus(t, e.get("/api", "apikey: basic-key"), 429)
+	for i := 0; i < 3; i++ {
+		r := e.get("/api", "apikey: gold-key")
+		expectStatus(t, r, 200)
+		if r.Header.Get("X-RateLimit-Limit") != "3" {
+			t.Fatalf("gold limit header %q", r.Header.Get("X-RateLimit-Limit"))
+		}
+	}
+	expectStatus(t, e.get("/api", "apikey: gold-key"), 429)
+}

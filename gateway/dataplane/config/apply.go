@@ -71,11 +71,22 @@ func (b *batch) bad(ev Event, err error) {
 
 // decode reads a JSON object; APISIX skips values that are not objects.
 func decode(v []byte, out any) error {
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(v, &probe); err != nil || probe == nil {
+	if !isObject(v) {
 		return fmt.Errorf("value is not a JSON object")
 	}
 	return json.Unmarshal(v, out)
+}
+
+// isObject tells whether v starts like a JSON object (Unmarshal checks the rest).
+func isObject(v []byte) bool {
+	for _, ch := range v {
+		switch ch {
+		case ' ', '\t', '\r', '\n':
+			continue
+		}
+		return ch == '{'
+	}
+	return false
 }
 
 func (b *batch) event(pk apisix.ParsedKey, ev Event) {

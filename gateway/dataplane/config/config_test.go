@@ -151,3 +151,20 @@ func BenchmarkApplyOneRouteChangeAt10kRoutes(b *testing.B) {
 		s = Apply(s, evs[i%2:i%2+1], prefix, kr, quiet)
 	}
 }
+
+// For comparison: building the whole consumer table of 100k consumers, as
+// APISIX does on any consumer change.
+func BenchmarkApplyFull100kConsumers(b *testing.B) {
+	kr := keyring(b)
+	events := make([]Event, 0, 100000)
+	for i := 0; i < 100000; i++ {
+		u := fmt.Sprintf("app_%d", i)
+		events = append(events, put("consumers/"+u, map[string]any{"username": u,
+			"plugins": map[string]any{"key-auth": map[string]any{"key": kr.Encrypt("key-" + u)}}}))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		Apply(emptySnapshot(), events, prefix, kr, quiet)
+	}
+}

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -29,7 +30,7 @@ func NewKeyAuth(raw json.RawMessage) (*KeyAuth, error) {
 	if !realmRe.MatchString(k.Realm) {
 		return nil, fmt.Errorf("property \"realm\" validation failed: does not match pattern")
 	}
-	if k.Anonymous == "" && hasField(raw, "anonymous_consumer") {
+	if k.Anonymous == "" && bytes.Contains(raw, []byte(`"anonymous_consumer"`)) && hasField(raw, "anonymous_consumer") {
 		return nil, fmt.Errorf("property \"anonymous_consumer\" validation failed: string too short")
 	}
 	auth := []Header{{"WWW-Authenticate", `apikey realm="` + k.Realm + `"`}}
@@ -142,14 +143,25 @@ func setOrDel(h headerSetter, k, v string) {
 
 // decodeObject decodes a plugin configuration, which must be a JSON object.
 func decodeObject(raw json.RawMessage, v any) error {
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &probe); err != nil || probe == nil {
+	if !isObject(raw) {
 		return fmt.Errorf("configuration must be an object")
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
 		return fmt.Errorf("invalid configuration: %w", err)
 	}
 	return nil
+}
+
+// isObject tells whether raw starts like a JSON object (Unmarshal checks the rest).
+func isObject(raw []byte) bool {
+	for _, ch := range raw {
+		switch ch {
+		case ' ', '\t', '\r', '\n':
+			continue
+		}
+		return ch == '{'
+	}
+	return false
 }
 
 func hasField(raw json.RawMessage, name string) bool {

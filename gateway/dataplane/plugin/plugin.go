@@ -153,6 +153,16 @@ func CompileScoped(plugins map[string]json.RawMessage, scopes map[string]Scope, 
 // CompileConsumer builds a consumer's own plugins: auth plugins there are
 // credentials and are skipped.
 func CompileConsumer(plugins map[string]json.RawMessage, scope Scope) (*Set, error) {
+	others := false
+	for name := range plugins {
+		if !AuthPlugins[name] {
+			others = true
+			break
+		}
+	}
+	if !others {
+		return nil, nil
+	}
 	rest := make(map[string]json.RawMessage, len(plugins))
 	for name, raw := range plugins {
 		if !AuthPlugins[name] {

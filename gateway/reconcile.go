@@ -1,0 +1,320 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"devportal/gateway/apisix"
+	"devportal/gateway/etcdstore"
+	"devportal/internal/apperr"
+	"devportal/models"
+)
+
+// StateSource tells the reconciler what else a group should hold beyond its
+// published services: the portal's consumers, credentials, policies and
+// whitelists, as the ops that would write them (in order).
+type StateSource interface {
+	GroupOps(ctx context.Context, groupID string) ([]Op, error)
+}
+
+// Drift is one key whose etcd value is not what the database says.
+type Drift struct {
+	Key    string   `json:"key"`
+	Kind   string   `json:"kind"`
+	ID     string   `json:"id"`
+	Issue  string   `json:"issue"`            // missing, changed or unexpected
+	Fields []string `json:"fields,omitempty"` // top-level fields that differ (plugins.x for plugins)
+}
+
+// Drift issues.
+const (
+	DriftMissing    = "missing"
+	DriftChanged    = "changed"
+	DriftUnexpected = "unexpected"
+)
+
+// Report is what a reconciliation found and did.
+type Report struct {
+	GroupID  string    `json:"gateway_group_id"`
+	Checked  int       `json:"checked"`
+	Drift    []Drift   `json:"drift"`
+	Repaired int       `json:"repaired"`
+	At       time.Time `json:"at"`
+}
+
+// desired computes every key the database says the group holds, with its value.
+func (s *Service) desired(ctx context.Context, g models.GatewayGroup, src StateSource) (map[string][]byte, error) {
+	var rows []models.PublishedService
+	if err := s.db.WithContext(ctx).Where("group_id = ?", g.ID).Order("service_id").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	now := s.now().Unix()
+	out := map[string][]byte{}
+	for i := range rows {
+		res, err := renderService(g.Prefix, &rows[i])
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range res {
+			v, err := r.stamp(now)(nil)
+			if err != nil {
+				return nil, err
+			}
+			out[r.key] = v
+		}
+	}
+	if src == nil {
+		return out, nil
+	}
+	ops, err := src.GroupOps(ctx, g.ID)
+	if err != nil {
+		return nil, err
+	}
+	// Group the ops by key, keeping their order, and apply each key's run at once.
+	byKey := map[string][]Op{}
+	var order []string
+	for _, op := range ops {
+		key := op.key(g.Prefix)
+		if _, seen := byKey[key]; !seen {
+			order = append(order, key)
+		}
+		byKey[key] = append(byKey[key], op)
+	}
+	for _, key := range order {
+		cur, ok := out[key]
+		if !ok {
+			cur = nil
+		}
+		next, err := applyOps(cur, byKey[key], now)
+		if err != nil {
+			return nil, err
+		}
+		if next == nil {
+			delete(out, key)
+		} else {
+			out[key] = next
+		}
+	}
+	return out, nil
+}
+
+// managed tells whether an etcd value is the product's to remove when the
+// database does not want it: objects it labelled, and application consumers.
+func managed(pk apisix.ParsedKey, value []byte) bool {
+	var v struct {
+		Labels apisix.Labels `json:"labels"`
+	}
+	_ = json.Unmarshal(value, &v)
+	if v.Labels[apisix.LabelManagedBy] == "devportal" {
+		return true
+	}
+	return pk.Kind == apisix.KindConsumers && strings.HasPrefix(pk.ID, "app_") && v.Labels["application_id"] != ""
+}
+
+// Diff compares a group's etcd with what the database says it should hold.
+func (s *Service) Diff(ctx context.Context, groupID string, src StateSource) (Report, error) {
+	g, want, have, err := s.states(ctx, groupID, src)
+	if err != nil {
+		return Report{}, err
+	}
+	return s.compare(g, want, have), nil
+}
+
+// Reconcile repairs a group's etcd from the database: missing and changed
+// keys are written, unexpected managed keys removed. Keys that others wrote
+// (not labelled by the product) are left alone.
+func (s *Service) Reconcile(ctx context.Context, groupID string, src StateSource) (Report, error) {
+	g, want, have, err := s.states(ctx, groupID, src)
+	if err != nil {
+		return Report{}, err
+	}
+	rep := s.compare(g, want, have)
+	var plan etcdstore.Plan
+	flush := func() error {
+		if plan.Ops() == 0 {
+			return nil
+		}
+		err := s.apply(ctx, g, plan)
+		plan = etcdstore.Plan{}
+		return err
+	}
+	limit := s.maxTxnOps
+	if limit <= 0 {
+		limit = 128
+	}
+	for _, d := range rep.Drift {
+		value := want[d.Key]
+		if d.Issue == DriftUnexpected {
+			plan.Deletes = append(plan.Deletes, d.Key)
+		} else {
+			// The whole value is replaced: it is what the database says,
+			// except that a newer write in etcd meanwhile loses the race
+			// cleanly (compare-and-swap) and is seen at the next pass.
+			plan.Puts = append(plan.Puts, etcdstore.Put{Key: d.Key, MayReplace: yes,
+				Build: func([]byte) ([]byte, error) { return value, nil }})
+		}
+		if plan.Ops() >= limit {
+			if err := flush(); err != nil {
+				return rep, err
+			}
+		}
+		rep.Repaired++
+	}
+	if err := flush(); err != nil {
+		rep.Repaired -= len(plan.Puts) + len(plan.Deletes)
+		return rep, err
+	}
+	if rep.Repaired > 0 {
+		s.log.Info("reconcile: repaired drift", "group", g.ID, "keys", rep.Repaired)
+	}
+	return rep, nil
+}
+
+func (s *Service) states(ctx context.Context, groupID string, src StateSource) (models.GatewayGroup, map[string][]byte, map[string][]byte, error) {
+	g, err := s.group(ctx, s.db, groupID)
+	if err != nil {
+		return g, nil, nil, err
+	}
+	want, err := s.desired(ctx, g, src)
+	if err != nil {
+		return g, nil, nil, err
+	}
+	cli, err := s.client(g)
+	if err != nil {
+		return g, nil, nil, err
+	}
+	have := map[string][]byte{}
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for _, kind := range []apisix.Kind{apisix.KindRoutes, apisix.KindServices, apisix.KindUpstreams,
+		apisix.KindPluginConfigs, apisix.KindConsumers, apisix.KindStreamRoutes} {
+		resp, err := cli.Get(clientv3.WithRequireLeader(tctx), apisix.Dir(g.Prefix, kind), clientv3.WithPrefix())
+		if err != nil {
+			return g, nil, nil, apperr.Unavailable("etcd", err)
+		}
+		for _, kv := range resp.Kvs {
+			have[string(kv.Key)] = kv.Value
+		}
+	}
+	return g, want, have, nil
+}
+
+func (s *Service) compare(g models.GatewayGroup, want, have map[string][]byte) Report {
+	rep := Report{GroupID: g.ID, At: s.now(), Drift: []Drift{}}
+	for key, w := range want {
+		rep.Checked++
+		h, ok := have[key]
+		if !ok {
+			rep.Drift = append(rep.Drift, s.drift(g, key, DriftMissing, nil))
+			continue
+		}
+		if fields := differences(w, h); len(fields) > 0 {
+			rep.Drift = append(rep.Drift, s.drift(g, key, DriftChanged, fields))
+		}
+	}
+	for key, h := range have {
+		if _, ok := want[key]; ok {
+			continue
+		}
+		pk, ok := apisix.ParseKey(g.Prefix, key)
+		if !ok {
+			continue
+		}
+		owner := h
+		if pk.CredentialID != "" {
+			owner = have[apisix.Key(g.Prefix, apisix.KindConsumers, pk.ID)]
+			if owner == nil {
+				owner = h
+			}
+		}
+		if managed(pk, owner) {
+			rep.Checked++
+			rep.Drift = append(rep.Drift, s.drift(g, key, DriftUnexpected, nil))
+		}
+	}
+	sort.Slice(rep.Drift, func(i, j int) bool { return rep.Drift[i].Key < rep.Drift[j].Key })
+	return rep
+}
+
+func (s *Service) drift(g models.GatewayGroup, key, issue string, fields []string) Drift {
+	d := Drift{Key: key, Issue: issue, Fields: fields}
+	if pk, ok := apisix.ParseKey(g.Prefix, key); ok {
+		d.Kind, d.ID = string(pk.Kind), pk.ID
+		if pk.CredentialID != "" {
+			d.Kind, d.ID = "credentials", pk.ID+"/"+pk.CredentialID
+		}
+	}
+	return d
+}
+
+// differences lists the top-level fields (and plugins) in which two stored
+// values differ, ignoring timestamps and the order of whitelists.
+func differences(want, have []byte) []string {
+	w, h := normalize(want), normalize(have)
+	if w == nil || h == nil {
+		return []string{"value"}
+	}
+	var out []string
+	seen := map[string]bool{}
+	for k := range w {
+		seen[k] = true
+	}
+	for k := range h {
+		seen[k] = true
+	}
+	for k := range seen {
+		if k == "plugins" {
+			wp, _ := w[k].(map[string]any)
+			hp, _ := h[k].(map[string]any)
+			names := map[string]bool{}
+			for n := range wp {
+				names[n] = true
+			}
+			for n := range hp {
+				names[n] = true
+			}
+			for n := range names {
+				if !reflect.DeepEqual(wp[n], hp[n]) {
+					out = append(out, "plugins."+n)
+				}
+			}
+			continue
+		}
+		if !reflect.DeepEqual(w[k], h[k]) {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func normalize(b []byte) map[string]any {
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if dec.Decode(&m) != nil {
+		return nil
+	}
+	delete(m, "create_time")
+	delete(m, "update_time")
+	if p, ok := m["plugins"].(map[string]any); ok {
+		if cr, ok := p["consumer-restriction"].(map[string]any); ok {
+			if wl, ok := cr["whitelist"].([]any); ok {
+				sort.Slice(wl, func(i, j int) bool { return jsonString(wl[i]) < jsonString(wl[j]) })
+			}
+		}
+	}
+	return m
+}
+
+func jsonString(v any) string {
+	s, _ := v.(string)
+	return s
+}
