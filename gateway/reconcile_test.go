@@ -63,9 +63,9 @@ func TestReconcileFindsAndRepairsDrift(t *testing.T) {
 			got[d.Kind+"/"+d.ID] = d.Issue + " " + strings.Join(d.Fields, ",")
 		}
 		want := map[string]string{
-			"routes/" + rid:       "changed plugins.consumer-restriction,uri",
+			"routes/" + rid:        "changed plugins.consumer-restriction,uri",
 			"credentials/app_1/c1": "missing ",
-			"routes/stray":        "unexpected ",
+			"routes/stray":         "unexpected ",
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("drift = %v\nwant %v", got, want)

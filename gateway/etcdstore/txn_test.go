@@ -70,7 +70,9 @@ func TestApplyRules(t *testing.T) {
 	cli.Put(ctx, p+"/foreign", "x")
 	cli.Put(ctx, p+"/dir/a", "1")
 	cli.Put(ctx, p+"/dir/b", "2")
-	set := func(v string) func([]byte) ([]byte, error) { return func([]byte) ([]byte, error) { return []byte(v), nil } }
+	set := func(v string) func([]byte) ([]byte, error) {
+		return func([]byte) ([]byte, error) { return []byte(v), nil }
+	}
 
 	// A key that is not ours is not overwritten, and nothing else of the plan lands.
 	_, err := Apply(ctx, cli, Plan{Puts: []Put{{Key: p + "/new", Build: set("n")}, {Key: p + "/foreign", Build: set("y")}}}, 128)

@@ -208,10 +208,12 @@ func (b *batch) touchUser(user string) {
 		return
 	}
 	b.dirtyUsers[user] = true
-	old, _ := b.consumers.Get(user)
-	b.oldConsumers[user] = old
-	oldCreds, _ := b.creds.Get(user)
-	b.oldCreds[user] = oldCreds
+	if old, ok := b.consumers.Get(user); ok {
+		b.oldConsumers[user] = old
+	}
+	if oldCreds, ok := b.creds.Get(user); ok {
+		b.oldCreds[user] = oldCreds
+	}
 }
 
 func (b *batch) credEvent(user, credID string, ev Event) {
