@@ -21,6 +21,7 @@ import (
 	"devportal/models"
 	"devportal/portal/apps"
 	"devportal/portal/catalog"
+	"devportal/portal/gatewaystate"
 	"devportal/portal/subscriptions"
 )
 
@@ -314,6 +315,38 @@ func TestKeysRotateWithGraceAndLeaveNoClearText(t *testing.T) {
 		}
 		if len(credentials(t, w, app.Consumer)) != 0 {
 			t.Fatal("credentials left behind")
+		}
+	})
+}
+
+// The portal's whole gateway state is rebuilt from the database: a wiped
+// group prefix comes back with every consumer, key and whitelist.
+func TestReconcileRebuildsPortalState(t *testing.T) {
+	each(t, func(t *testing.T, w *portaltest.World) {
+		api, svc := newAPI(t, w, "rebuild", catalog.ApprovalAuto)
+		dev, org := w.Developer(t, "rebuild@example.com")
+		app, err := w.Apps.Create(w.Ctx, dev, org, apps.Input{Name: "r"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Subs.Request(w.Ctx, dev, app.ID, api.ID); err != nil {
+			t.Fatal(err)
+		}
+		w.Drain(t)
+		src := gatewaystate.New(w.DB, w.Apps)
+		if rep, err := w.Gateway.Diff(w.Ctx, w.Group.ID, src); err != nil || len(rep.Drift) != 0 {
+			t.Fatalf("drift before the wipe: %+v, %v", rep, err)
+		}
+		member.Client(t).Delete(w.Ctx, w.Group.Prefix+"/", clientv3.WithPrefix())
+		rep, err := w.Gateway.Reconcile(w.Ctx, w.Group.ID, src)
+		if err != nil || rep.Repaired == 0 {
+			t.Fatalf("reconcile: %+v, %v", rep, err)
+		}
+		if got := whitelist(t, w, svc.Routes[0].ID); fmt.Sprint(got) != "["+app.Consumer+"]" {
+			t.Fatalf("whitelist after rebuild = %v", got)
+		}
+		if creds := credentials(t, w, app.Consumer); creds[app.Keys[0].ID] != app.APIKey {
+			t.Fatalf("credentials after rebuild = %v", creds)
 		}
 	})
 }
