@@ -148,3 +148,15 @@ func TestUpstreamConnectionReuse(t *testing.T) {
 	}
 	_ = time.Second
 }
+
+func TestHTTPSUpstream(t *testing.T) {
+	e := newEnv(t)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("tls:" + r.URL.Path))
+	}))
+	t.Cleanup(srv.Close)
+	n := nodeOf(t, srv.URL)
+	e.put("routes/tls", map[string]any{"uri": "/tls", "upstream": map[string]any{"scheme": "https", "nodes": []any{n}}})
+	r := e.get("/tls")
+	expectBody(t, r, 200, "tls:/tls")
+}
