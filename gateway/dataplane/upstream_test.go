@@ -1,7 +1,10 @@
 package dataplane
 
 import (
+	"fmt"
+	"io"
 	"net"
+	"strings"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -159,4 +162,36 @@ func TestHTTPSUpstream(t *testing.T) {
 	e.put("routes/tls", map[string]any{"uri": "/tls", "upstream": map[string]any{"scheme": "https", "nodes": []any{n}}})
 	r := e.get("/tls")
 	expectBody(t, r, 200, "tls:/tls")
+}
+
+func TestRequestBodyAndHopByHopHeaders(t *testing.T) {
+	e := newEnv(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Keep-Alive", "timeout=5")
+		w.Header().Set("X-Got-Te", r.Header.Get("Te"))
+		w.Header().Set("X-Got-Proxy-Connection", r.Header.Get("Proxy-Connection"))
+		fmt.Fprintf(w, "%s %d %s", r.Method, len(b), b[:5])
+	}))
+	t.Cleanup(srv.Close)
+	e.put("routes/b", route("/body", nodeOf(t, srv.URL), nil))
+	body := strings.Repeat("x", 1<<20)
+	req, _ := http.NewRequest("POST", "http://"+e.node.Addr()+"/body", strings.NewReader(body))
+	req.Header.Set("Te", "trailers")
+	req.Header.Set("Proxy-Connection", "keep-alive")
+	r, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if r.StatusCode != 200 || string(b) != fmt.Sprintf("POST %d xxxxx", len(body)) {
+		t.Fatalf("got %d %q", r.StatusCode, b)
+	}
+	if r.Header.Get("X-Got-Te") != "" || r.Header.Get("X-Got-Proxy-Connection") != "" || r.Header.Get("Keep-Alive") != "" {
+		t.Fatalf("hop-by-hop headers forwarded: %v", r.Header)
+	}
+	if r.Header.Get("Server") != "APISIX" {
+		t.Fatalf("Server %q", r.Header.Get("Server"))
+	}
 }
