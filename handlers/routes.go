@@ -20,7 +20,12 @@ import (
 	"github.com/gofiber/fiber/v3/middleware/recover"
 
 	"devportal/gateway"
-	"devportal/models"
+	"devportal/portal/accounts"
+	"devportal/portal/apps"
+	"devportal/portal/audit"
+	"devportal/portal/catalog"
+	"devportal/portal/orgs"
+	"devportal/portal/subscriptions"
 )
 
 // Defaults of Config.
@@ -29,18 +34,22 @@ const (
 	DefaultRequestTimeout = 60 * time.Second
 )
 
-// TokenVerifier resolves an Admin API token to its user
-// (*accounts.Service); accounts.ErrInvalidToken means no such token.
-type TokenVerifier interface {
-	VerifyAPIToken(ctx context.Context, token string) (models.User, error)
-}
-
 // Config is what the handlers need from the rest of the program.
 type Config struct {
 	// Gateway is the control core the Admin API drives.
 	Gateway *gateway.Service
-	// Accounts verifies X-API-KEY tokens.
-	Accounts TokenVerifier
+	// Accounts verifies X-API-KEY tokens and signs people in.
+	Accounts *accounts.Service
+	// The portal's domain services.
+	Orgs          *orgs.Service
+	Apps          *apps.Service
+	Catalog       *catalog.Service
+	Subscriptions *subscriptions.Service
+	Audit         *audit.Log
+	// State is the portal's part of the gateway state, for reconciliation.
+	State gateway.StateSource
+	// Site configures the web pages.
+	Site SiteConfig
 	// PingDB checks that the database answers, for /readyz.
 	PingDB func(ctx context.Context) error
 	// Logger receives request failures; nil means slog.Default().
@@ -52,10 +61,36 @@ type Config struct {
 	RequestTimeout time.Duration
 }
 
+// SiteConfig configures the server-rendered site.
+type SiteConfig struct {
+	// BaseURL is the site's public address, for OAuth callbacks and links
+	// (default http://localhost:8080).
+	BaseURL string
+	// GatewayURL is where developers call the APIs (a data plane node or a
+	// load balancer in front of them), shown in curl lines and used by
+	// try-it (default http://localhost:9080).
+	GatewayURL string
+	// SecureCookies marks cookies Secure; on when BaseURL is https.
+	SecureCookies bool
+	// OIDC is a generic OpenID Connect provider; empty Issuer turns it off.
+	OIDC OAuthProvider
+	// GitHub sign-in; empty ClientID turns it off.
+	GitHub OAuthProvider
+}
+
+// OAuthProvider is one identity provider's client registration.
+type OAuthProvider struct {
+	Issuer       string // OIDC only: the issuer URL (discovery at /.well-known/openid-configuration)
+	ClientID     string
+	ClientSecret string
+	Name         string // shown on the sign-in button
+}
+
 // handler carries the dependencies of every handler.
 type handler struct {
 	gw       *gateway.Service
-	accounts TokenVerifier
+	accounts *accounts.Service
+	cfg      Config
 	pingDB   func(ctx context.Context) error
 	log      *slog.Logger
 	timeout  time.Duration
@@ -83,7 +118,7 @@ func New(cfg Config) *fiber.App {
 		WriteTimeout: 2 * cfg.RequestTimeout,
 		IdleTimeout:  2 * time.Minute,
 	})
-	h := &handler{gw: cfg.Gateway, accounts: cfg.Accounts, pingDB: cfg.PingDB, log: cfg.Logger, timeout: cfg.RequestTimeout}
+	h := &handler{gw: cfg.Gateway, accounts: cfg.Accounts, cfg: cfg, pingDB: cfg.PingDB, log: cfg.Logger, timeout: cfg.RequestTimeout}
 	h.register(app)
 	return app
 }
@@ -125,4 +160,9 @@ func (h *handler) register(app *fiber.App) {
 	api.Get("/plugin_templates/:id", h.getPluginTemplate)
 	api.Put("/plugin_templates/:id", h.updatePluginTemplate)
 	api.Delete("/plugin_templates/:id", h.deletePluginTemplate)
+
+	// The portal part of the Admin API (handlers/api_portal_*.go).
+	h.registerPortalAPI(api)
+	// The web site: developer pages and /admin (handlers/web_*.go).
+	h.registerWeb(app)
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"devportal/gateway/apisix"
+	"devportal/handlers"
 	"devportal/portal/accounts"
 )
 
@@ -59,6 +61,23 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// LogLevel is debug, info, warn or error (--log-level, default info).
 	LogLevel slog.Level
+	// Secret seals API keys in the database (env DEVPORTAL_SECRET, at least
+	// 16 characters). Empty: a secret generated on first start and kept in
+	// <DataDir>/secret; replicas sharing a database must set the same one.
+	Secret string
+	// Keyring is APISIX's data_encryption keyring that key-auth keys are
+	// written to etcd with, first key encrypting (env DEVPORTAL_KEYRING,
+	// comma separated; default APISIX's default keyring). It must match the
+	// gateways' apisix.data_encryption.keyring.
+	Keyring []string
+	// ReconcileInterval is how often every group's etcd is checked against
+	// the database and repaired (--reconcile-interval, default 5m; 0: only
+	// at start and on demand).
+	ReconcileInterval time.Duration
+	// Site configures the web pages: DEVPORTAL_BASE_URL, DEVPORTAL_GATEWAY_URL,
+	// DEVPORTAL_OIDC_ISSUER / _CLIENT_ID / _CLIENT_SECRET / _NAME and
+	// DEVPORTAL_GITHUB_CLIENT_ID / _CLIENT_SECRET.
+	Site handlers.SiteConfig
 }
 
 // External etcd's own default limit on operations per transaction.
@@ -82,6 +101,7 @@ func loadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 	fs.BoolVar(&cfg.NoGateway, "no-gateway", false, "run no in-process data plane node")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may finish after SIGTERM")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&cfg.ReconcileInterval, "reconcile-interval", 5*time.Minute, "how often etcd is checked against the database and repaired (0: at start only)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: devportal [flags]\n\nThe developer portal, gateway control plane and (by default) a data plane node in one binary.\n"+
 			"Environment: DATABASE_URL, ETCD_ENDPOINTS, DEVPORTAL_ADMIN_TOKEN, DEVPORTAL_ADMIN_EMAIL, DEVPORTAL_ADMIN_PASSWORD.\n\nFlags:\n")
@@ -106,7 +126,32 @@ func loadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 		Password: getenv("DEVPORTAL_ADMIN_PASSWORD"),
 		Token:    strings.TrimSpace(getenv("DEVPORTAL_ADMIN_TOKEN")),
 	}
+	cfg.Secret = getenv("DEVPORTAL_SECRET")
+	cfg.Keyring = apisix.DefaultKeyring
+	if kr := strings.TrimSpace(getenv("DEVPORTAL_KEYRING")); kr != "" {
+		cfg.Keyring = nil
+		for _, k := range strings.Split(kr, ",") {
+			cfg.Keyring = append(cfg.Keyring, strings.TrimSpace(k))
+		}
+	}
+	cfg.Site = handlers.SiteConfig{
+		BaseURL:    strings.TrimRight(orDefault(getenv("DEVPORTAL_BASE_URL"), "http://localhost"+portOf(cfg.Listen)), "/"),
+		GatewayURL: strings.TrimRight(orDefault(getenv("DEVPORTAL_GATEWAY_URL"), "http://localhost"+portOf(cfg.GatewayListen)), "/"),
+		OIDC: handlers.OAuthProvider{Issuer: getenv("DEVPORTAL_OIDC_ISSUER"), ClientID: getenv("DEVPORTAL_OIDC_CLIENT_ID"),
+			ClientSecret: getenv("DEVPORTAL_OIDC_CLIENT_SECRET"), Name: orDefault(getenv("DEVPORTAL_OIDC_NAME"), "single sign-on")},
+		GitHub: handlers.OAuthProvider{ClientID: getenv("DEVPORTAL_GITHUB_CLIENT_ID"), ClientSecret: getenv("DEVPORTAL_GITHUB_CLIENT_SECRET"), Name: "GitHub"},
+	}
+	cfg.Site.SecureCookies = strings.HasPrefix(cfg.Site.BaseURL, "https://")
 	var errs []error
+	if _, err := apisix.NewKeyring(cfg.Keyring); err != nil {
+		errs = append(errs, fmt.Errorf("DEVPORTAL_KEYRING: %w", err))
+	}
+	if cfg.Secret != "" && len(cfg.Secret) < 16 {
+		errs = append(errs, errors.New("DEVPORTAL_SECRET must be at least 16 characters"))
+	}
+	if cfg.ReconcileInterval < 0 {
+		errs = append(errs, errors.New("--reconcile-interval must not be negative"))
+	}
 	if cfg.EtcdMaxTxnOps < 0 {
 		errs = append(errs, errors.New("--etcd-max-txn-ops must not be negative"))
 	}
@@ -117,4 +162,19 @@ func loadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 		errs = append(errs, errors.New("--data-dir must not be empty"))
 	}
 	return cfg, errors.Join(errs...)
+}
+
+func orDefault(v, def string) string {
+	if strings.TrimSpace(v) == "" {
+		return def
+	}
+	return strings.TrimSpace(v)
+}
+
+// portOf is ":8080" of "0.0.0.0:8080" or ":8080".
+func portOf(addr string) string {
+	if i := strings.LastIndex(addr, ":"); i >= 0 {
+		return addr[i:]
+	}
+	return ""
 }

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -154,6 +155,18 @@ func run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (err 
 	}
 	announce(out, log, seeded)
 
+	// The portal.
+	p, err := newPortal(ctx, cfg, db, gw, acc, log)
+	if err != nil {
+		return err
+	}
+	// The outbox worker and the reconciler run until shutdown starts.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	var work sync.WaitGroup
+	closers = append(closers, func() { stopWork(); work.Wait() })
+	work.Go(func() { gw.RunOutbox(workCtx, time.Second) })
+	work.Go(func() { runReconciler(workCtx, gw, p.state, cfg.ReconcileInterval, log) })
+
 	// The in-process data plane node of the default group.
 	if !cfg.NoGateway {
 		node, err := dataplane.New(dataplane.Config{
@@ -161,6 +174,7 @@ func run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (err 
 			Prefix:        gateway.DefaultGroupPrefix,
 			Listen:        cfg.GatewayListen,
 			MetricsListen: cfg.GatewayMetricsListen,
+			Keyring:       cfg.Keyring,
 			Logger:        log,
 		})
 		if err != nil {
@@ -181,10 +195,17 @@ func run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (err 
 
 	// The site.
 	app := handlers.New(handlers.Config{
-		Gateway:  gw,
-		Accounts: acc,
-		PingDB:   sqlDB.PingContext,
-		Logger:   log,
+		Gateway:       gw,
+		Accounts:      acc,
+		Orgs:          p.orgs,
+		Apps:          p.apps,
+		Catalog:       p.catalog,
+		Subscriptions: p.subs,
+		Audit:         p.audit,
+		State:         p.state,
+		Site:          cfg.Site,
+		PingDB:        sqlDB.PingContext,
+		Logger:        log,
 	})
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
