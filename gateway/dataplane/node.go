@@ -18,6 +18,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 
 	"devportal/gateway/apisix"
 	"devportal/gateway/dataplane/config"
@@ -133,7 +134,9 @@ func New(cfg Config) (*Node, error) {
 		Endpoints: cfg.Endpoints, DialTimeout: 5 * time.Second,
 		DialKeepAliveTime: 10 * time.Second, DialKeepAliveTimeout: 5 * time.Second,
 		Username: cfg.EtcdUsername, Password: cfg.EtcdPassword,
-		Logger: nil,
+		// The node logs etcd trouble itself (slog); the client's own zap
+		// warnings would repeat them on every retry.
+		Logger: zap.NewNop(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dataplane: etcd client: %w", err)
