@@ -3,6 +3,7 @@ package dataplane
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -143,4 +144,81 @@ func TestCloseLetsInflightRequestsFinish(t *testing.T) {
 	expectStatus(t, r, 200)
 }
 
-var _ = clientv3.WithPrefix
+
+// A request sees either the whole old configuration or the whole new one:
+// the upstream and the plugin config of a route change together while
+// requests run.
+func TestRequestsNeverSeeHalfAChange(t *testing.T) {
+	e := newEnv(t)
+	_, a := echoUpstream(t, "a")
+	_, b := echoUpstream(t, "b")
+	version := func(name string, n apisix.Node) {
+		e.put("upstreams/u", map[string]any{"nodes": []any{n}})
+		e.put("plugin_configs/pc", map[string]any{"plugins": map[string]any{
+			"proxy-rewrite": map[string]any{"headers": map[string]any{"set": map[string]any{"X-Version": name}}}}})
+	}
+	// One transaction changes both, as the control core writes them.
+	flip := func(name string, n apisix.Node) {
+		up, _ := json.Marshal(map[string]any{"nodes": []any{n}})
+		pc, _ := json.Marshal(map[string]any{"plugins": map[string]any{
+			"proxy-rewrite": map[string]any{"headers": map[string]any{"set": map[string]any{"X-Version": name}}}}})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		r, err := e.cli.Txn(ctx).Then(
+			clientv3.OpPut(e.prefix+"/upstreams/u", string(up)),
+			clientv3.OpPut(e.prefix+"/plugin_configs/pc", string(pc)),
+		).Commit()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		e.waitRev(r.Header.Revision)
+	}
+	version("a", a)
+	e.put("routes/r", map[string]any{"uri": "/v", "upstream_id": "u", "plugin_config_id": "pc"})
+
+	stop := make(chan struct{})
+	errs := make(chan string, 100)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			// No t.Fatal off the test goroutine: report through errs.
+			r, err := client.Get("http://" + e.node.Addr() + "/v")
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			var got echoed
+			err = json.NewDecoder(r.Body).Decode(&got)
+			r.Body.Close()
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			if got.Server != got.Headers.Get("X-Version") {
+				errs <- fmt.Sprintf("upstream %s with X-Version %s", got.Server, got.Headers.Get("X-Version"))
+				return
+			}
+		}
+	}()
+	for i := 0; i < 20; i++ {
+		if i%2 == 0 {
+			flip("b", b)
+		} else {
+			flip("a", a)
+		}
+	}
+	close(stop)
+	<-done
+	select {
+	case msg := <-errs:
+		t.Fatal(msg)
+	default:
+	}
+}
