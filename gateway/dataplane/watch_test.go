@@ -144,7 +144,6 @@ func TestCloseLetsInflightRequestsFinish(t *testing.T) {
 	expectStatus(t, r, 200)
 }
 
-
 // A request sees either the whole old configuration or the whole new one:
 // the upstream and the plugin config of a route change together while
 // requests run.
