@@ -74,6 +74,6 @@ func All() []any {
 		&GatewayGroup{}, &PluginTemplate{}, &ServiceTemplate{},
 		&PublishedService{}, &PublishedRoute{}, &ServiceHistory{}, &DataPlaneNode{}, &OutboxEntry{},
 		&Organization{}, &Membership{}, &Application{}, &APIKey{}, &AppGroup{},
-		&PortalAPI{}, &Subscription{}, &AuditEntry{},
+		&PortalAPI{}, &Subscription{}, &AuditEntry{}, &Identity{}, &Invitation{},
 	}
 }

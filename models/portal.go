@@ -105,3 +105,24 @@ type AuditEntry struct {
 	After      string    `gorm:"type:text"`
 	CreatedAt  time.Time `gorm:"index"`
 }
+
+// Identity links an account to a sign-in at an identity provider
+// (OpenID Connect, GitHub).
+type Identity struct {
+	Provider  string `gorm:"primaryKey;size:32"`
+	Subject   string `gorm:"primaryKey;size:255"`
+	UserID    string `gorm:"size:32;not null;index"`
+	Email     string `gorm:"size:254"`
+	CreatedAt time.Time
+}
+
+// Invitation asks someone, by e-mail, to join an organization; it is taken
+// up when an account with that e-mail signs up or signs in.
+type Invitation struct {
+	ID          string `gorm:"primaryKey;size:32"`
+	OrgID       string `gorm:"size:32;not null;uniqueIndex:idx_invite_org_email"`
+	Email       string `gorm:"size:254;not null;uniqueIndex:idx_invite_org_email;index"`
+	Role        string `gorm:"size:16;not null"`
+	InvitedByID string `gorm:"size:32"`
+	CreatedAt   time.Time
+}
