@@ -303,3 +303,83 @@ func (s *Service) RemoveMember(ctx context.Context, actor portal.Actor, orgID, u
 		return audit.Record(tx, actor, "organization.member.remove", "organization", orgID, m, nil)
 	})
 }
+
+// Invite asks someone to join: an existing account becomes a member at once;
+// for a new e-mail an invitation waits until that person signs up.
+// Organization admins and platform admins may invite. It reports whether the
+// person is a member now (true) or invited (false).
+func (s *Service) Invite(ctx context.Context, actor portal.Actor, orgID, email, role string) (bool, error) {
+	if err := s.Authorize(ctx, actor, orgID, true); err != nil {
+		return false, err
+	}
+	if role == "" {
+		role = RoleMember
+	}
+	in := accounts.UserInput{Email: email}
+	if err := accounts.ValidateUser(&in); err != nil {
+		return false, err
+	}
+	if role != RoleMember && role != RoleAdmin {
+		return false, apperr.Invalid("role", `must be "member" or "admin"`)
+	}
+	if _, err := s.accounts.UserByEmail(ctx, nil, in.Email); err == nil {
+		_, err := s.AddDeveloper(ctx, actor, orgID, DeveloperInput{Email: in.Email, Role: role})
+		return err == nil, err
+	} else if !errors.Is(err, apperr.ErrNotFound) {
+		return false, err
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var n int64
+		tx.Model(&models.Invitation{}).Where("org_id = ? AND email = ?", orgID, in.Email).Count(&n)
+		if n > 0 {
+			return apperr.Invalid("email", "is already invited")
+		}
+		inv := models.Invitation{ID: ids.New(), OrgID: orgID, Email: in.Email, Role: role, InvitedByID: actor.UserID}
+		if err := tx.Create(&inv).Error; err != nil {
+			return err
+		}
+		return audit.Record(tx, actor, "organization.invite", "organization", orgID, nil, map[string]string{"email": in.Email, "role": role})
+	})
+	return false, err
+}
+
+// Invitations lists an organization's open invitations.
+func (s *Service) Invitations(ctx context.Context, actor portal.Actor, orgID string) ([]models.Invitation, error) {
+	if err := s.Authorize(ctx, actor, orgID, false); err != nil {
+		return nil, err
+	}
+	var out []models.Invitation
+	err := s.db.WithContext(ctx).Where("org_id = ?", orgID).Order("email").Find(&out).Error
+	return out, err
+}
+
+// Welcome puts a new account in the default organization and takes up the
+// invitations sent to its e-mail, inside tx.
+func (s *Service) Welcome(ctx context.Context, tx *gorm.DB, user models.User) error {
+	var n int64
+	if err := tx.WithContext(ctx).Model(&models.Membership{}).Where("org_id = ? AND user_id = ?", DefaultID, user.ID).Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		if err := s.Join(ctx, tx, DefaultID, user.ID, RoleMember); err != nil {
+			return err
+		}
+	}
+	var invites []models.Invitation
+	if err := tx.WithContext(ctx).Where("email = ?", user.Email).Find(&invites).Error; err != nil {
+		return err
+	}
+	for _, inv := range invites {
+		var m int64
+		tx.Model(&models.Membership{}).Where("org_id = ? AND user_id = ?", inv.OrgID, user.ID).Count(&m)
+		if m == 0 {
+			if err := s.Join(ctx, tx, inv.OrgID, user.ID, inv.Role); err != nil {
+				return err
+			}
+		}
+		if err := tx.Delete(&inv).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
