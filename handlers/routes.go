@@ -25,6 +25,7 @@ import (
 	"devportal/portal/audit"
 	"devportal/portal/catalog"
 	"devportal/portal/orgs"
+	"devportal/portal/signup"
 	"devportal/portal/subscriptions"
 )
 
@@ -46,6 +47,7 @@ type Config struct {
 	Catalog       *catalog.Service
 	Subscriptions *subscriptions.Service
 	Audit         *audit.Log
+	Signup        *signup.Service
 	// State is the portal's part of the gateway state, for reconciliation.
 	State gateway.StateSource
 	// Site configures the web pages.

@@ -202,6 +202,7 @@ func run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (err 
 		Catalog:       p.catalog,
 		Subscriptions: p.subs,
 		Audit:         p.audit,
+		Signup:        p.signup,
 		State:         p.state,
 		Site:          cfg.Site,
 		PingDB:        sqlDB.PingContext,

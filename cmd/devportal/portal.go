@@ -18,6 +18,7 @@ import (
 	"devportal/portal/gatewaystate"
 	"devportal/portal/orgs"
 	"devportal/portal/secrets"
+	"devportal/portal/signup"
 	"devportal/portal/subscriptions"
 )
 
@@ -28,6 +29,7 @@ type portalServices struct {
 	catalog *catalog.Service
 	subs    *subscriptions.Service
 	audit   *audit.Log
+	signup  *signup.Service
 	state   *gatewaystate.Source
 }
 
@@ -59,7 +61,7 @@ func newPortal(ctx context.Context, cfg Config, db *gorm.DB, gw *gateway.Service
 	a := apps.New(db, gw, o, box, keyring)
 	return &portalServices{
 		orgs: o, apps: a, catalog: catalog.New(db, gw), subs: subscriptions.New(db, gw, a, o),
-		audit: audit.New(db), state: gatewaystate.New(db, a),
+		audit: audit.New(db), signup: signup.New(db, acc, o), state: gatewaystate.New(db, a),
 	}, nil
 }
 
