@@ -20,6 +20,7 @@ import (
 	"devportal/portal/catalog"
 	"devportal/portal/orgs"
 	"devportal/portal/secrets"
+	"devportal/portal/signup"
 	"devportal/portal/subscriptions"
 )
 
@@ -37,6 +38,7 @@ type World struct {
 	Catalog  *catalog.Service
 	Apps     *apps.Service
 	Subs     *subscriptions.Service
+	Signup   *signup.Service
 	Keyring  *apisix.Keyring
 	Box      *secrets.Box
 	// Group is a gateway group of the test's own (a fresh prefix).
@@ -75,7 +77,7 @@ func New(t testing.TB, db *gorm.DB, member *etcdtest.Member) *World {
 	}
 	db.Model(&models.User{}).Where("id = ?", admin.ID).Update("is_admin", true)
 	return &World{Ctx: ctx, DB: db, Member: member, Gateway: gw, Accounts: acc, Orgs: o,
-		Catalog: catalog.New(db, gw), Apps: a, Subs: subscriptions.New(db, gw, a, o), Keyring: kr, Box: box,
+		Catalog: catalog.New(db, gw), Apps: a, Subs: subscriptions.New(db, gw, a, o), Signup: signup.New(db, acc, o), Keyring: kr, Box: box,
 		Group: g, Admin: portal.Actor{UserID: admin.ID, Email: admin.Email, IsAdmin: true}}
 }
 
