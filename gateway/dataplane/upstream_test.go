@@ -115,7 +115,12 @@ func TestPassHostAndForwardedHeaders(t *testing.T) {
 	e.put("routes/pass", route("/pass", up, nil))
 	e.put("routes/node", map[string]any{"uri": "/node", "upstream": map[string]any{"pass_host": "node", "nodes": []any{up}}})
 	e.put("routes/rewrite", map[string]any{"uri": "/rewrite", "upstream": map[string]any{"pass_host": "rewrite", "upstream_host": "up.example.com", "nodes": []any{up}}})
-	got := e.get("/pass", "Host: client.example.com", "X-Forwarded-For: 10.0.0.1").echo(t)
+	got := e.get("/pass", "Host: client.example.com", "X-Forwarded-For: 10.0.0.1", "X-Forwarded-Host: evil", "Forwarded: for=1.2.3.4").echo(t)
+	_, port, _ := net.SplitHostPort(e.node.Addr())
+	if got.Headers.Get("X-Forwarded-Host") != "client.example.com" || got.Headers.Get("X-Forwarded-Port") != port ||
+		got.Headers.Get("X-Forwarded-Proto") != "http" || got.Headers.Get("Forwarded") != "" {
+		t.Fatalf("X-Forwarded-* %v", got.Headers)
+	}
 	if got.Host != "client.example.com" {
 		t.Fatalf("pass: host %q", got.Host)
 	}

@@ -52,8 +52,13 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, c *plugin.Ctx, route *config.R
 	} else {
 		req.Header.Set("X-Forwarded-For", c.RemoteAddr)
 	}
+	// As APISIX's ngx_tpl with no trusted_addresses: the client's
+	// X-Forwarded-Proto/Host/Port and Forwarded are replaced by what this
+	// hop observed (the Host header as sent, port and case kept); the
+	// X-Forwarded-For chain is kept and extended.
 	req.Header.Set("X-Forwarded-Proto", "http")
-	req.Header.Set("X-Forwarded-Host", c.Host)
+	req.Header.Set("X-Forwarded-Host", clientHost)
+	req.Header.Del("Forwarded")
 	req.Header.Set("X-Forwarded-Port", p.localPort(ctx))
 	req.UseHostHeader = true
 
