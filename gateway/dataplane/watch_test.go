@@ -221,3 +221,20 @@ func TestRequestsNeverSeeHalfAChange(t *testing.T) {
 	default:
 	}
 }
+
+// Several nodes serve one group: each applies the same configuration and
+// registers itself.
+func TestTwoNodesServeOneGroup(t *testing.T) {
+	e1 := newEnv(t, func(c *Config) { c.NodeID = "n1" })
+	e2 := newEnv(t, func(c *Config) { c.NodeID = "n2"; c.Prefix = e1.prefix })
+	e2.prefix = e1.prefix
+	_, up := echoUpstream(t, "a")
+	e1.put("routes/r", route("/both", up, nil))
+	e2.waitRev(e1.node.Snapshot().Rev)
+	expectStatus(t, e1.get("/both"), 200)
+	expectStatus(t, e2.get("/both"), 200)
+	eventually(t, 10*time.Second, func() bool {
+		r, err := e1.cli.Get(context.Background(), apisix.Dir(e1.prefix, apisix.KindServerInfo), clientv3.WithPrefix(), clientv3.WithKeysOnly())
+		return err == nil && len(r.Kvs) == 2
+	})
+}
