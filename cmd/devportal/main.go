@@ -26,6 +26,7 @@ import (
 	"devportal/gateway/dataplane"
 	"devportal/gateway/etcdserver"
 	"devportal/gateway/etcdstore"
+	"devportal/gateway/leader"
 	"devportal/handlers"
 	"devportal/models"
 	"devportal/portal/accounts"
@@ -164,8 +165,19 @@ func run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (err 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var work sync.WaitGroup
 	closers = append(closers, func() { stopWork(); work.Wait() })
-	work.Go(func() { gw.RunOutbox(workCtx, time.Second) })
-	work.Go(func() { runReconciler(workCtx, gw, p.state, cfg.ReconcileInterval, log) })
+	// They run on one replica at a time: the one elected through etcd.
+	electCli, err := clients.For(nil)
+	if err != nil {
+		return fmt.Errorf("etcd: %w", err)
+	}
+	work.Go(func() {
+		leader.Run(workCtx, electCli, "/devportal/leader/worker", leader.DefaultTTL, log, func(ctx context.Context) {
+			var lead sync.WaitGroup
+			lead.Go(func() { gw.RunOutbox(ctx, 250*time.Millisecond) })
+			lead.Go(func() { runReconciler(ctx, gw, p.state, cfg.ReconcileInterval, log) })
+			lead.Wait()
+		})
+	})
 
 	// The in-process data plane node of the default group.
 	if !cfg.NoGateway {
