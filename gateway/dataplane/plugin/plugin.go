@@ -94,8 +94,17 @@ func (s *Set) Empty() bool {
 }
 
 // noop are APISIX plugins this node accepts and has nothing to do for:
-// prometheus metrics are always collected here.
-var noop = map[string]bool{"prometheus": true}
+// they observe traffic without changing it (prometheus metrics are always
+// collected here; the loggers and tracers ship data to systems this node does
+// not talk to). Any other plugin it does not implement makes the route be
+// skipped, so a route never runs without a plugin that would change the answer.
+var noop = map[string]bool{
+	"prometheus": true, "datadog": true, "zipkin": true, "opentelemetry": true, "skywalking": true,
+	"http-logger": true, "tcp-logger": true, "udp-logger": true, "kafka-logger": true, "rocketmq-logger": true,
+	"file-logger": true, "syslog": true, "loki-logger": true, "elasticsearch-logger": true, "clickhouse-logger": true,
+	"splunk-hec-logging": true, "skywalking-logger": true, "google-cloud-logging": true, "sls-logger": true,
+	"loggly": true, "tencent-cloud-cls": true, "lago": true,
+}
 
 // AuthPlugins are the plugins whose consumer-side config is a credential,
 // not a plugin to run.
