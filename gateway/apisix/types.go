@@ -117,7 +117,9 @@ type Route struct {
 	ServiceID      string          `json:"service_id,omitempty"`
 	PluginConfigID string          `json:"plugin_config_id,omitempty"`
 	Timeout        *Timeout        `json:"timeout,omitempty"`
-	Labels         Labels          `json:"labels,omitempty"`
+	// EnableWebsocket proxies websocket upgrades; absent means the service's setting.
+	EnableWebsocket *bool  `json:"enable_websocket,omitempty"`
+	Labels          Labels `json:"labels,omitempty"`
 	// Status 1 enables the route (the default when absent), 0 disables it.
 	Status     *int  `json:"status,omitempty"`
 	CreateTime int64 `json:"create_time,omitempty"`
@@ -139,6 +141,8 @@ type Service struct {
 	Labels     Labels    `json:"labels,omitempty"`
 	CreateTime int64     `json:"create_time,omitempty"`
 	UpdateTime int64     `json:"update_time,omitempty"`
+	// EnableWebsocket proxies websocket upgrades on the service's routes.
+	EnableWebsocket *bool `json:"enable_websocket,omitempty"`
 }
 
 // PluginConfig is P/plugin_configs/<id>: a plugin template.

@@ -1,6 +1,8 @@
 package dataplane
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -199,4 +201,59 @@ func TestRequestBodyAndHopByHopHeaders(t *testing.T) {
 	if r.Header.Get("Server") != "APISIX" {
 		t.Fatalf("Server %q", r.Header.Get("Server"))
 	}
+}
+
+// enable_websocket: the upgrade reaches the upstream and bytes flow both
+// ways afterwards; without it the Upgrade header is not forwarded.
+func TestWebSocketUpgrade(t *testing.T) {
+	e := newEnv(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "websocket" {
+			w.WriteHeader(426)
+			return
+		}
+		conn, rw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Host: " + r.Host + "\r\n\r\n")
+		rw.Flush()
+		buf := make([]byte, 4)
+		for {
+			if _, err := io.ReadFull(rw, buf); err != nil {
+				return
+			}
+			conn.Write(bytes.ToUpper(buf))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	up := nodeOf(t, srv.URL)
+	e.put("routes/ws", route("/ws", up, map[string]any{"enable_websocket": true}))
+	e.put("routes/plain", route("/plain", up, nil))
+
+	conn, err := net.DialTimeout("tcp", e.node.Addr(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: ws.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 101 || resp.Header.Get("X-Host") != "ws.example.com" {
+		t.Fatalf("upgrade answer %d %v", resp.StatusCode, resp.Header)
+	}
+	for _, msg := range []string{"ping", "pong"} {
+		conn.Write([]byte(msg))
+		got := make([]byte, 4)
+		if _, err := io.ReadFull(br, got); err != nil || string(got) != strings.ToUpper(msg) {
+			t.Fatalf("echo %q: %q %v", msg, got, err)
+		}
+	}
+	// A route without enable_websocket does not pass the upgrade on.
+	expectStatus(t, e.get("/plain", "Upgrade: websocket", "Connection: Upgrade"), 426)
 }

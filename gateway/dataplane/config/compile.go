@@ -162,6 +162,11 @@ func (b *batch) compileRoute(r *apisix.Route) (*router.Route[*Route], error) {
 			out.Status = 503
 		}
 	}
+	if r.EnableWebsocket != nil {
+		out.WebSocket = *r.EnableWebsocket
+	} else if svc != nil && svc.raw.EnableWebsocket != nil {
+		out.WebSocket = *svc.raw.EnableWebsocket
+	}
 	if out.Upstream != nil {
 		out.Timeouts = out.Upstream.Timeouts
 	}

@@ -31,6 +31,8 @@ type Route struct {
 	Upstream *balancer.Upstream
 	Status   int
 	Timeouts balancer.Timeouts
+	// WebSocket proxies Upgrade: websocket requests (enable_websocket).
+	WebSocket bool
 }
 
 // StreamRoute is a compiled stream route.

@@ -172,6 +172,11 @@ func (p *Proxy) Handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	upStart := time.Now()
+	if route.WebSocket && isWebSocket(ctx) {
+		p.websocket(ctx, c, route)
+		p.finish(ctx, c, route.ID, start, time.Since(upStart))
+		return
+	}
 	p.forward(ctx, c, route)
 	p.finish(ctx, c, route.ID, start, time.Since(upStart))
 }
