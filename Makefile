@@ -24,7 +24,7 @@ test:
 ## generate: templ components and swag docs, at pinned versions
 generate:
 	@if ls views/*.templ views/*/*.templ >/dev/null 2>&1; then $(TEMPL) generate -path views; fi
-	$(SWAG) init -q -g routes.go -d handlers,gateway,models -o docs --outputTypes go,json --parseInternal
+	$(SWAG) init -q -g routes.go -d handlers,gateway,models,portal -o docs --outputTypes go,json --parseInternal
 
 ## check-generated: fails when generated code is not what the sources generate
 check-generated: generate
