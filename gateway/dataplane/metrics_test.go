@@ -27,6 +27,17 @@ func TestMetricsAndAccessLogFlag(t *testing.T) {
 	defer r.Body.Close()
 	b, _ := io.ReadAll(r.Body)
 	body := string(b)
+	for _, path := range []string{"/status", "/status/ready"} {
+		s, err := http.Get("http://" + e.node.MetricsAddr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb, _ := io.ReadAll(s.Body)
+		s.Body.Close()
+		if s.StatusCode != 200 || string(sb) != `{"status":"ok"}` {
+			t.Fatalf("%s: %d %s", path, s.StatusCode, sb)
+		}
+	}
 	for _, want := range []string{
 		`apisix_http_status{code="200",consumer="jack",node="` + e.node.ID() + `",route="r1"} 1`,
 		`apisix_http_status{code="401",consumer="",node="` + e.node.ID() + `",route="r1"} 1`,

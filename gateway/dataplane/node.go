@@ -40,7 +40,8 @@ type Config struct {
 	Prefix string
 	// Listen is the HTTP listen address, e.g. ":9080"; default ":9080".
 	Listen string
-	// MetricsListen is the Prometheus listener; "" disables it.
+	// MetricsListen is the Prometheus listener (/metrics, and APISIX's status
+	// API /status and /status/ready); "" disables it.
 	MetricsListen string
 	// Keyring is APISIX's data_encryption keyring; nil means
 	// apisix.DefaultKeyring, an empty non-nil list means keys are stored in clear.
@@ -219,7 +220,7 @@ func (n *Node) Start(ctx context.Context) error {
 		}
 	})
 	if n.metrics != nil {
-		n.mserver = &http.Server{Handler: n.metrics.Handler(n.cfg.Pprof), ReadHeaderTimeout: 5 * time.Second}
+		n.mserver = &http.Server{Handler: n.metrics.Handler(n.cfg.Pprof, func() bool { return n.store.Relists.Load() > 0 }), ReadHeaderTimeout: 5 * time.Second}
 		n.goRun("metrics", func() {
 			if err := n.mserver.Serve(n.mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				n.log.Error("dataplane: metrics server", "err", err)

@@ -88,9 +88,23 @@ func (m *Metrics) newSeries(k seriesKey) *series {
 	return s
 }
 
-// Handler serves /metrics; with pprof also Go's /debug/pprof/.
-func (m *Metrics) Handler(pprof bool) http.Handler {
+// Handler serves /metrics and APISIX's status API (/status, /status/ready:
+// ready once ready() is true); with pprof also Go's /debug/pprof/.
+func (m *Metrics) Handler(pprof bool, ready func() bool) http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"ok"}`))
+	})
+	mux.HandleFunc("GET /status/ready", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if ready != nil && !ready() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"status":"error","error":"configuration not loaded yet"}`))
+			return
+		}
+		w.Write([]byte(`{"status":"ok"}`))
+	})
 	if pprof {
 		mux.HandleFunc("/debug/pprof/", netpprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", netpprof.Profile)
