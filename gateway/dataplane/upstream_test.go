@@ -156,7 +156,6 @@ func TestUpstreamConnectionReuse(t *testing.T) {
 	if n := conns.Load(); n > 2 {
 		t.Fatalf("%d upstream connections for 20 sequential requests", n)
 	}
-	_ = time.Second
 }
 
 func TestHTTPSUpstream(t *testing.T) {

@@ -132,7 +132,11 @@ func (s *Store) watch(ctx context.Context, rev int64) error {
 			continue
 		}
 		events := make([]Event, 0, len(resp.Events))
+		// The snapshot's revision is that of the last change it holds (the
+		// header's revision may already count changes not delivered yet).
+		var last int64
 		for _, ev := range resp.Events {
+			last = max(last, ev.Kv.ModRevision)
 			e := Event{Key: string(ev.Kv.Key)}
 			if ev.Type == clientv3.EventTypeDelete {
 				e.Delete = true
@@ -142,7 +146,7 @@ func (s *Store) watch(ctx context.Context, rev int64) error {
 			events = append(events, e)
 		}
 		snap := Apply(s.Current(), events, s.prefix, s.keyring, s.log)
-		snap.Rev = resp.Header.Revision
+		snap.Rev = last
 		s.publish(snap)
 	}
 	return errWatchClosed

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -329,4 +328,3 @@ func pathSafe(ch byte) bool {
 	return strings.IndexByte("-._~/!$&'()*+,;=:@%", ch) >= 0
 }
 
-var _ = strconv.Itoa
