@@ -327,4 +327,3 @@ func pathSafe(ch byte) bool {
 	}
 	return strings.IndexByte("-._~/!$&'()*+,;=:@%", ch) >= 0
 }
-
