@@ -163,7 +163,8 @@ func (n *Node) ID() string { return n.cfg.NodeID }
 func (n *Node) Snapshot() *config.Snapshot { return n.store.Current() }
 
 // Start loads the configuration, starts the listeners and background work
-// and returns; the node serves until ctx ends or Close.
+// and returns; the node serves until ctx ends or Close. After a failed Start,
+// Close still releases the etcd client.
 func (n *Node) Start(ctx context.Context) error {
 	ln, err := net.Listen("tcp", n.cfg.Listen)
 	if err != nil {
