@@ -50,6 +50,13 @@ func TestProxyRewrite(t *testing.T) {
 	if got := e.get("/var?id=7").echo(t).URI; got != "/new/7?id=7" {
 		t.Fatalf("uri with vars: %q", got)
 	}
+	// The control core's strip-prefix form.
+	e.put("routes/core-strip", pr("/api*", map[string]any{"regex_uri": []string{`^/api(/|$)(.*)`, "/$2"}}))
+	for path, want := range map[string]string{"/api": "/", "/api/": "/", "/api/pets/1": "/pets/1", "/apix": "/apix"} {
+		if got := e.get(path).echo(t).Path; got != want {
+			t.Errorf("strip %s: upstream path %q, want %q", path, got, want)
+		}
+	}
 	// A regex APISIX's schema would reject skips the route.
 	e.put("routes/badre", pr("/badre", map[string]any{"regex_uri": []string{"^/(", "/x"}}))
 	expectStatus(t, e.get("/badre"), 404)
