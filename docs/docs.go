@@ -2191,7 +2191,7 @@ const docTemplate = `{
                         "ApiKeyAuth": []
                     }
                 ],
-                "description": "Its subscriptions are revoked and the gateway drops the policy the portal set on the route.",
+                "description": "Its subscriptions are revoked and the gateway drops the policy the portal set on the route (key-auth, whitelist, rate limit): the route then answers without a key, as before it was on the portal. To stop new subscriptions and keep enforcing the policy, unpublish instead.",
                 "tags": [
                     "portal APIs"
                 ],
@@ -4494,7 +4494,7 @@ var SwaggerInfo = &swag.Spec{
 	BasePath:         "/api/v1",
 	Schemes:          []string{},
 	Title:            "devportal Admin API",
-	Description:      "Admin API of the developer portal and its gateway control core: gateway groups, the Service Hub, publishing, runtime configuration, history and rollback, plugin templates. Every call needs an admin token in the X-API-KEY header. Errors are {\"error\": {\"code\", \"message\"}}.",
+	Description:      "Admin API of the developer portal and its gateway control core: gateway groups, the Service Hub, publishing, runtime configuration, history and rollback, plugin templates, drift and reconciliation; and the portal: portal APIs and their policies, organizations and developers, applications and their keys, subscriptions and their approval, the audit log. Every call needs an admin token in the X-API-KEY header. Errors are {\"error\": {\"code\", \"message\"}}.",
 	InfoInstanceName: "swagger",
 	SwaggerTemplate:  docTemplate,
 	LeftDelim:        "{{",

@@ -4,7 +4,7 @@
 //
 //	@title						devportal Admin API
 //	@version					1.0
-//	@description				Admin API of the developer portal and its gateway control core: gateway groups, the Service Hub, publishing, runtime configuration, history and rollback, plugin templates. Every call needs an admin token in the X-API-KEY header. Errors are {"error": {"code", "message"}}.
+//	@description				Admin API of the developer portal and its gateway control core: gateway groups, the Service Hub, publishing, runtime configuration, history and rollback, plugin templates, drift and reconciliation; and the portal: portal APIs and their policies, organizations and developers, applications and their keys, subscriptions and their approval, the audit log. Every call needs an admin token in the X-API-KEY header. Errors are {"error": {"code", "message"}}.
 //	@BasePath					/api/v1
 //	@securityDefinitions.apikey	ApiKeyAuth
 //	@in							header
