@@ -93,7 +93,10 @@ func TestPortalAPIsAPI(t *testing.T) {
 				t.Fatalf("%s: %s, want a message for %s", c.name, r.Body, c.field)
 			}
 		}
-		wantError(t, e.call(t, "POST", "/api/v1/portal/apis", `{"name":"x","owner":"me"}`), 400, "invalid_json", "")
+		// Read-only fields cannot be set through the body.
+		for _, f := range []string{`"published":true`, `"id":"mine"`, `"available":true`} {
+			wantError(t, e.call(t, "POST", "/api/v1/portal/apis", `{"name":"x",`+f+`}`), 400, "invalid_json", "")
+		}
 		wantError(t, e.call(t, "POST", "/api/v1/portal/apis", `{"name":"x","openapi":5}`), 400, "invalid_json", "")
 
 		var list struct {
@@ -237,7 +240,9 @@ func TestApplicationsAPI(t *testing.T) {
 		e.must(t, 201, "POST", "/api/v1/organizations/"+b.ID+"/applications", map[string]any{"name": app.Name, "description": "b's"}, nil)
 		wantError(t, e.call(t, "POST", "/api/v1/organizations/"+a.ID+"/applications", map[string]any{"name": ""}), 400, "invalid_input", "name")
 		wantError(t, e.call(t, "POST", "/api/v1/organizations/nope/applications", map[string]any{"name": "x"}), 404, "not_found", "")
-		wantError(t, e.call(t, "POST", "/api/v1/organizations/"+a.ID+"/applications", map[string]any{"name": "x", "api_key": "mine"}), 400, "invalid_json", "")
+		for _, f := range []string{"api_key", "organization_id", "consumer", "id"} {
+			wantError(t, e.call(t, "POST", "/api/v1/organizations/"+a.ID+"/applications", map[string]any{"name": "x", f: "mine"}), 400, "invalid_json", "")
+		}
 
 		// Each organization lists its own applications only.
 		var list struct {
@@ -328,6 +333,10 @@ func TestSubscriptionsAPI(t *testing.T) {
 		// Subscribing twice conflicts; bad references are 400/404.
 		wantError(t, e.call(t, "POST", "/api/v1/subscriptions", map[string]any{"application_id": app.ID, "api_id": api.ID}), 409, "conflict", "")
 		wantError(t, e.call(t, "POST", "/api/v1/subscriptions", map[string]any{"application_id": app.ID}), 400, "invalid_input", "api_id")
+		// A subscription cannot be created approved, nor for another organization.
+		for _, f := range []string{"status", "organization_id", "id"} {
+			wantError(t, e.call(t, "POST", "/api/v1/subscriptions", map[string]any{"application_id": other.ID, "api_id": api.ID, f: "approved"}), 400, "invalid_json", "")
+		}
 		wantError(t, e.call(t, "POST", "/api/v1/subscriptions", map[string]any{"application_id": "nope", "api_id": api.ID}), 404, "not_found", "")
 		wantError(t, e.call(t, "POST", "/api/v1/subscriptions", map[string]any{"application_id": app.ID, "api_id": "nope"}), 404, "not_found", "")
 		open := e.newAPI(t, "open", "/open", 8082, "none", "auto", true)
