@@ -103,7 +103,7 @@ func (h *handler) createPortalAPI(c fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	a, err := h.cfg.Catalog.Create(c.Context(), actor(c), req.input())
+	a, err := h.cfg.Catalog.Create(c.Context(), apiActor(c), req.input())
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func (h *handler) updatePortalAPI(c fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	a, err := h.cfg.Catalog.Update(c.Context(), actor(c), param(c, "id"), req.input())
+	a, err := h.cfg.Catalog.Update(c.Context(), apiActor(c), param(c, "id"), req.input())
 	if err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func (h *handler) updatePortalAPI(c fiber.Ctx) error {
 //	@Failure		401,404	{object}	errorResponse
 //	@Router			/portal/apis/{id} [delete]
 func (h *handler) deletePortalAPI(c fiber.Ctx) error {
-	if err := h.cfg.Catalog.Delete(c.Context(), actor(c), param(c, "id")); err != nil {
+	if err := h.cfg.Catalog.Delete(c.Context(), apiActor(c), param(c, "id")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -210,7 +210,7 @@ func (h *handler) getPortalAPIDocument(c fiber.Ctx) error {
 //	@Failure		401,404,409	{object}	errorResponse
 //	@Router			/portal/apis/{id}/publish [post]
 func (h *handler) publishPortalAPI(c fiber.Ctx) error {
-	a, err := h.cfg.Catalog.Publish(c.Context(), actor(c), param(c, "id"))
+	a, err := h.cfg.Catalog.Publish(c.Context(), apiActor(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -229,7 +229,7 @@ func (h *handler) publishPortalAPI(c fiber.Ctx) error {
 //	@Failure		401,404	{object}	errorResponse
 //	@Router			/portal/apis/{id}/unpublish [post]
 func (h *handler) unpublishPortalAPI(c fiber.Ctx) error {
-	a, err := h.cfg.Catalog.Unpublish(c.Context(), actor(c), param(c, "id"))
+	a, err := h.cfg.Catalog.Unpublish(c.Context(), apiActor(c), param(c, "id"))
 	if err != nil {
 		return err
 	}

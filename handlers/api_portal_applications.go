@@ -47,7 +47,7 @@ func (h *handler) listApplications(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page, err := h.cfg.Apps.List(c.Context(), actor(c), param(c, "oid"), o)
+	page, err := h.cfg.Apps.List(c.Context(), apiActor(c), param(c, "oid"), o)
 	if err != nil {
 		return err
 	}
@@ -72,7 +72,7 @@ func (h *handler) createApplication(c fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	a, err := h.cfg.Apps.Create(c.Context(), actor(c), param(c, "oid"), apps.Input{
+	a, err := h.cfg.Apps.Create(c.Context(), apiActor(c), param(c, "oid"), apps.Input{
 		Name:        req.Name,
 		Description: req.Description,
 	})
@@ -94,7 +94,7 @@ func (h *handler) createApplication(c fiber.Ctx) error {
 //	@Failure		401,404	{object}	errorResponse
 //	@Router			/applications/{aid} [get]
 func (h *handler) getApplication(c fiber.Ctx) error {
-	a, err := h.cfg.Apps.Get(c.Context(), actor(c), param(c, "aid"))
+	a, err := h.cfg.Apps.Get(c.Context(), apiActor(c), param(c, "aid"))
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func (h *handler) getApplication(c fiber.Ctx) error {
 //	@Failure		401,404	{object}	errorResponse
 //	@Router			/applications/{aid} [delete]
 func (h *handler) deleteApplication(c fiber.Ctx) error {
-	if err := h.cfg.Apps.Delete(c.Context(), actor(c), param(c, "aid")); err != nil {
+	if err := h.cfg.Apps.Delete(c.Context(), apiActor(c), param(c, "aid")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -139,7 +139,7 @@ func (h *handler) rotateApplicationKey(c fiber.Ctx) error {
 	if req.GraceSeconds == nil {
 		return apperr.Invalid("grace_seconds", "is required (0 ends the current key at once)")
 	}
-	key, err := h.cfg.Apps.RotateKey(c.Context(), actor(c), param(c, "aid"), seconds(*req.GraceSeconds))
+	key, err := h.cfg.Apps.RotateKey(c.Context(), apiActor(c), param(c, "aid"), seconds(*req.GraceSeconds))
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func (h *handler) createOrganization(c fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	o, err := h.cfg.Orgs.Create(c.Context(), actor(c), req.Name)
+	o, err := h.cfg.Orgs.Create(c.Context(), apiActor(c), req.Name)
 	if err != nil {
 		return err
 	}
@@ -108,7 +108,7 @@ func (h *handler) listDevelopers(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page, err := h.cfg.Orgs.Members(c.Context(), actor(c), param(c, "oid"), o)
+	page, err := h.cfg.Orgs.Members(c.Context(), apiActor(c), param(c, "oid"), o)
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func (h *handler) addDeveloper(c fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	m, err := h.cfg.Orgs.AddDeveloper(c.Context(), actor(c), param(c, "oid"), orgs.DeveloperInput{
+	m, err := h.cfg.Orgs.AddDeveloper(c.Context(), apiActor(c), param(c, "oid"), orgs.DeveloperInput{
 		Email:    req.Email,
 		Name:     req.Name,
 		Password: req.Password,
@@ -157,7 +157,7 @@ func (h *handler) addDeveloper(c fiber.Ctx) error {
 //	@Failure		401,404,409	{object}	errorResponse
 //	@Router			/organizations/{oid}/developers/{uid} [delete]
 func (h *handler) removeDeveloper(c fiber.Ctx) error {
-	if err := h.cfg.Orgs.RemoveMember(c.Context(), actor(c), param(c, "oid"), param(c, "uid")); err != nil {
+	if err := h.cfg.Orgs.RemoveMember(c.Context(), apiActor(c), param(c, "oid"), param(c, "uid")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

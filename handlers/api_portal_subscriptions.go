@@ -42,7 +42,7 @@ func (h *handler) listSubscriptions(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page, err := h.cfg.Subscriptions.List(c.Context(), actor(c), subscriptions.Filter{
+	page, err := h.cfg.Subscriptions.List(c.Context(), apiActor(c), subscriptions.Filter{
 		Status: c.Query("status"),
 		AppID:  c.Query("application_id"),
 		APIID:  c.Query("api_id"),
@@ -71,7 +71,7 @@ func (h *handler) createSubscription(c fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	s, err := h.cfg.Subscriptions.Request(c.Context(), actor(c), req.ApplicationID, req.APIID)
+	s, err := h.cfg.Subscriptions.Request(c.Context(), apiActor(c), req.ApplicationID, req.APIID)
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func (h *handler) createSubscription(c fiber.Ctx) error {
 //	@Failure	401,404	{object}	errorResponse
 //	@Router		/subscriptions/{id} [get]
 func (h *handler) getSubscription(c fiber.Ctx) error {
-	s, err := h.cfg.Subscriptions.Get(c.Context(), actor(c), param(c, "id"))
+	s, err := h.cfg.Subscriptions.Get(c.Context(), apiActor(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -108,7 +108,7 @@ func (h *handler) getSubscription(c fiber.Ctx) error {
 //	@Failure		401,404,409	{object}	errorResponse
 //	@Router			/subscriptions/{id}/approve [post]
 func (h *handler) approveSubscription(c fiber.Ctx) error {
-	s, err := h.cfg.Subscriptions.Approve(c.Context(), actor(c), param(c, "id"))
+	s, err := h.cfg.Subscriptions.Approve(c.Context(), apiActor(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func (h *handler) rejectSubscription(c fiber.Ctx) error {
 	if err := decodeOptionalJSON(c, &req); err != nil {
 		return err
 	}
-	s, err := h.cfg.Subscriptions.Reject(c.Context(), actor(c), param(c, "id"), req.Reason)
+	s, err := h.cfg.Subscriptions.Reject(c.Context(), apiActor(c), param(c, "id"), req.Reason)
 	if err != nil {
 		return err
 	}
@@ -158,7 +158,7 @@ func (h *handler) revokeSubscription(c fiber.Ctx) error {
 	if err := decodeOptionalJSON(c, &req); err != nil {
 		return err
 	}
-	s, err := h.cfg.Subscriptions.Revoke(c.Context(), actor(c), param(c, "id"), req.Reason)
+	s, err := h.cfg.Subscriptions.Revoke(c.Context(), apiActor(c), param(c, "id"), req.Reason)
 	if err != nil {
 		return err
 	}

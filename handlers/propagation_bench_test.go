@@ -21,7 +21,8 @@ import (
 // answers 200 to the application's key, with the outbox worker running as
 // in production (woken by the approval). Each iteration first creates an
 // application and its pending subscription (not timed). It reports the
-// p50, p99 and max latency; run it with at least 200 iterations:
+// p50, p99 and max latency (and the p50 of the approve call alone, which
+// commits the database transaction); run it with at least 200 iterations:
 //
 //	go test -run '^$' -bench ApprovalToDataPlane -benchtime 300x ./handlers/
 func BenchmarkApprovalToDataPlane(b *testing.B) {
@@ -42,7 +43,8 @@ func BenchmarkApprovalToDataPlane(b *testing.B) {
 	var org orgs.Org
 	adminCall(b, e.app, 201, "POST", "/api/v1/organizations", map[string]any{"name": "bench"}, &org)
 
-	lat := make([]time.Duration, 0, b.N)
+	// lat is approve call → 200 at the node; call is the approve call alone.
+	lat, call := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -54,6 +56,7 @@ func BenchmarkApprovalToDataPlane(b *testing.B) {
 
 		start := time.Now()
 		adminCall(b, e.app, 200, "POST", "/api/v1/subscriptions/"+sub.ID+"/approve", nil, nil)
+		call = append(call, time.Since(start))
 		for {
 			status, body := node.get(b, "/bench", app.APIKey)
 			if status == 200 {
@@ -67,9 +70,11 @@ func BenchmarkApprovalToDataPlane(b *testing.B) {
 	}
 	b.StopTimer()
 	slices.Sort(lat)
+	slices.Sort(call)
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	b.ReportMetric(ms(lat[(len(lat)-1)*50/100]), "p50-ms")
 	b.ReportMetric(ms(lat[(len(lat)-1)*99/100]), "p99-ms")
 	b.ReportMetric(ms(lat[len(lat)-1]), "max-ms")
+	b.ReportMetric(ms(call[(len(call)-1)*50/100]), "approve-call-p50-ms")
 	b.ReportMetric(float64(len(lat)), "approvals")
 }

@@ -1,11 +1,8 @@
 package handlers
 
 import (
-	"errors"
-
 	"github.com/gofiber/fiber/v3"
 
-	"devportal/internal/apperr"
 	"devportal/models"
 	"devportal/portal"
 )
@@ -55,15 +52,17 @@ func (h *handler) registerPortalAPI(api fiber.Router) {
 func (h *handler) needPortal(c fiber.Ctx) error {
 	cfg := h.cfg
 	if cfg.Orgs == nil || cfg.Apps == nil || cfg.Catalog == nil || cfg.Subscriptions == nil || cfg.Audit == nil || cfg.State == nil {
-		return apperr.Unavailable("portal", errPortalOff)
+		return &requestError{Status: fiber.StatusServiceUnavailable, Code: "unavailable", Message: "the portal is not configured on this server"}
 	}
 	return c.Next()
 }
 
-var errPortalOff = errors.New("the portal's services are not configured")
-
-// actor is the admin calling the Admin API, as the portal's domain sees it.
-func actor(c fiber.Ctx) portal.Actor {
-	u, _ := c.Locals(userKey{}).(models.User)
-	return portal.Actor{UserID: u.ID, Email: u.Email, IsAdmin: true}
+// apiActor is the admin calling the Admin API (set by requireAdmin), as the
+// portal's domain sees it. Without one it is nobody: domain calls refuse it.
+func apiActor(c fiber.Ctx) portal.Actor {
+	u, ok := c.Locals(userKey{}).(models.User)
+	if !ok {
+		return portal.Actor{}
+	}
+	return portal.Actor{UserID: u.ID, Email: u.Email, IsAdmin: u.IsAdmin}
 }
