@@ -42,6 +42,10 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		case status != fiber.StatusNotFound && status != fiber.StatusUnauthorized:
 			log.Debug("request rejected", "method", c.Method(), "path", c.Path(), "status", status, "err", err)
 		}
+		if isWebPath(c.Path()) {
+			// The site answers with an HTML page (handlers/web.go).
+			return renderErrorPage(c, status, body)
+		}
 		if status == fiber.StatusUnauthorized {
 			c.Set(fiber.HeaderWWWAuthenticate, `APIKey header="X-API-KEY"`)
 		}

@@ -57,8 +57,8 @@ func TestPanicAnswersGeneric500(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&logged, nil))
 	app := fiber.New(fiber.Config{ErrorHandler: errorHandler(log)})
 	app.Use(recover.New())
-	app.Get("/boom", func(c fiber.Ctx) error { panic("secret detail") })
-	resp, err := app.Test(httptest.NewRequest("GET", "/boom", nil))
+	app.Get("/api/v1/boom", func(c fiber.Ctx) error { panic("secret detail") })
+	resp, err := app.Test(httptest.NewRequest("GET", "/api/v1/boom", nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,5 +68,20 @@ func TestPanicAnswersGeneric500(t *testing.T) {
 	}
 	if !strings.Contains(logged.String(), "secret detail") {
 		t.Fatalf("the detail was not logged: %q", logged.String())
+	}
+}
+
+func TestPanicOnSitePageAnswersGeneric500Page(t *testing.T) {
+	app := fiber.New(fiber.Config{ErrorHandler: errorHandler(slog.New(slog.DiscardHandler))})
+	app.Use(recover.New())
+	app.Get("/boom", func(c fiber.Ctx) error { panic("secret detail") })
+	resp, err := app.Test(httptest.NewRequest("GET", "/boom", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 500 || strings.Contains(string(b), "secret") || !strings.Contains(string(b), `data-testid="error-page"`) ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("panic on a page = %d %s, want the generic 500 page", resp.StatusCode, b)
 	}
 }

@@ -75,5 +75,6 @@ func All() []any {
 		&PublishedService{}, &PublishedRoute{}, &ServiceHistory{}, &DataPlaneNode{}, &OutboxEntry{},
 		&Organization{}, &Membership{}, &Application{}, &APIKey{}, &AppGroup{},
 		&PortalAPI{}, &Subscription{}, &AuditEntry{}, &Identity{}, &Invitation{},
+		&Session{},
 	}
 }
