@@ -2191,7 +2191,7 @@ const docTemplate = `{
                         "ApiKeyAuth": []
                     }
                 ],
-                "description": "Its subscriptions are revoked and the gateway drops the policy the portal set on the route (key-auth, whitelist, rate limit): the route then answers without a key, as before it was on the portal. To stop new subscriptions and keep enforcing the policy, unpublish instead.",
+                "description": "Its subscriptions are revoked. A key-auth route stays closed (key-auth on, no consumer on its whitelist, no rate limit), so deleting an API never opens a route by accident; to open the route, set the API's auth to none before deleting it. To stop new subscriptions and keep existing ones working, unpublish instead.",
                 "tags": [
                     "portal APIs"
                 ],

@@ -22,6 +22,9 @@ const (
 	OpRoutePolicy      OpKind = "route.policy"
 	OpWhitelistAdd     OpKind = "whitelist.add"
 	OpWhitelistRemove  OpKind = "whitelist.remove"
+	// OpWhitelistClear lets no consumer through any more (the API was
+	// deleted): key-auth stays, the whitelist holds only NobodyConsumer.
+	OpWhitelistClear OpKind = "whitelist.clear"
 )
 
 // NobodyConsumer stands in an otherwise empty whitelist: APISIX's
@@ -73,6 +76,8 @@ func (op Op) validate() error {
 			v.Check(rl.Count > 0, "rate_limit.count", "must be positive")
 			v.Check(rl.TimeWindow > 0, "rate_limit.time_window", "must be positive seconds")
 		}
+	case OpWhitelistClear:
+		op.validTarget(&v)
 	case OpWhitelistAdd, OpWhitelistRemove:
 		op.validTarget(&v)
 		v.Check(consumerName.MatchString(op.Username), "username", "must match ^[a-zA-Z0-9_\\-]+$")
@@ -176,6 +181,11 @@ func (op Op) applyTo(d *doc) {
 		} else {
 			delete(plugins, "limit-count")
 		}
+	case OpWhitelistClear:
+		if d.loadWhitelist(plugins) {
+			d.wl, d.wlSet = nil, map[string]bool{}
+		}
+		delete(plugins, "limit-count")
 	case OpWhitelistAdd, OpWhitelistRemove:
 		if !d.loadWhitelist(plugins) {
 			return // the API has no key auth: nothing to restrict

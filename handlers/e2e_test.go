@@ -160,16 +160,15 @@ func TestEndToEndSubscriptionReachesDataPlane(t *testing.T) {
 	e.must(t, 201, "POST", "/api/v1/organizations/"+org.ID+"/applications", map[string]any{"name": "billing"}, &app)
 	key := app.APIKey
 
-	// Subscribe: pending. The application is no consumer on the group yet,
-	// so the data plane does not know its key.
+	// Subscribe: pending. The application is a consumer on the group from
+	// its first request, so the data plane knows its key and refuses it
+	// as not subscribed.
 	var sub subscriptions.Subscription
 	e.must(t, 201, "POST", "/api/v1/subscriptions", map[string]any{"application_id": app.ID, "api_id": apiOf["orders"].ID}, &sub)
 	if sub.Status != "pending" {
 		t.Fatalf("subscription = %+v, want pending", sub)
 	}
-	if status, body := node.get(t, "/orders", key); status != 401 || body != invalidKey {
-		t.Fatalf("pending subscription: %d %q, want 401 %q", status, body, invalidKey)
-	}
+	node.await(t, "/orders", key, 403, forbidden)
 
 	// Approve: the key works.
 	e.must(t, 200, "POST", "/api/v1/subscriptions/"+sub.ID+"/approve", nil, &sub)

@@ -74,7 +74,7 @@ func All() []any {
 		&GatewayGroup{}, &PluginTemplate{}, &ServiceTemplate{},
 		&PublishedService{}, &PublishedRoute{}, &ServiceHistory{}, &DataPlaneNode{}, &OutboxEntry{},
 		&Organization{}, &Membership{}, &Application{}, &APIKey{}, &AppGroup{},
-		&PortalAPI{}, &Subscription{}, &AuditEntry{}, &Identity{}, &Invitation{},
+		&PortalAPI{}, &Subscription{}, &AuditEntry{}, &Identity{}, &Invitation{}, &ClosedRoute{},
 		&Session{},
 	}
 }

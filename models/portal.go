@@ -126,3 +126,13 @@ type Invitation struct {
 	InvitedByID string `gorm:"size:32"`
 	CreatedAt   time.Time
 }
+
+// ClosedRoute is the target of a deleted key-auth API: it stays closed (key
+// auth, nobody on the whitelist) so deleting an API never opens a route; a
+// new API on the same target takes it over.
+type ClosedRoute struct {
+	GroupID   string `gorm:"primaryKey;size:64"`
+	ServiceID string `gorm:"primaryKey;size:64"`
+	RouteID   string `gorm:"primaryKey;size:64"` // empty: the whole service
+	CreatedAt time.Time
+}

@@ -259,6 +259,19 @@ func (s *Service) Delete(ctx context.Context, actor portal.Actor, appID string) 
 			return err
 		}
 		now := s.now()
+		// Its approved subscriptions leave their whitelists first.
+		var approved []models.PortalAPI
+		if err := tx.Table("portal_apis").Select("portal_apis.*").
+			Joins("JOIN subscriptions ON subscriptions.api_id = portal_apis.id").
+			Where("subscriptions.app_id = ? AND subscriptions.status = ?", app.ID, "approved").Find(&approved).Error; err != nil {
+			return err
+		}
+		for _, api := range approved {
+			op := gateway.Op{Kind: gateway.OpWhitelistRemove, RouteID: api.RouteID, ServiceID: api.ServiceID, Username: ConsumerName(app.ID)}
+			if err := s.gw.Enqueue(tx, api.GroupID, op); err != nil {
+				return err
+			}
+		}
 		if err := tx.Model(&models.Subscription{}).Where("app_id = ? AND status IN ?", app.ID, []string{"pending", "approved"}).
 			Updates(map[string]any{"status": "cancelled", "reason": "The application was deleted.", "decided_at": now, "updated_at": now}).Error; err != nil {
 			return err

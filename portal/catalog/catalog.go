@@ -229,8 +229,8 @@ func (s *Service) setPublished(ctx context.Context, actor portal.Actor, id strin
 	return s.view(ctx, row)
 }
 
-// Delete removes an API: its subscriptions end (revoked) and the gateway
-// drops the policy the portal set on the route.
+// Delete removes an API: its subscriptions end (revoked). A key-auth route
+// stays closed, its whitelist emptied; an open route stays open.
 func (s *Service) Delete(ctx context.Context, actor portal.Actor, id string) error {
 	if !actor.IsAdmin {
 		return apperr.ErrForbidden
@@ -246,7 +246,17 @@ func (s *Service) Delete(ctx context.Context, actor portal.Actor, id string) err
 			return err
 		}
 		if row.Published || row.PublishedAt != nil {
-			if err := s.gw.Enqueue(tx, row.GroupID, gateway.Op{Kind: gateway.OpRoutePolicy, RouteID: row.RouteID, ServiceID: row.ServiceID}); err != nil {
+			// A key-auth route stays closed: deleting the API must not open it
+			// to anyone by accident. To open it, set the API's auth to none first.
+			op := gateway.Op{Kind: gateway.OpRoutePolicy, RouteID: row.RouteID, ServiceID: row.ServiceID}
+			if row.Auth == AuthKey {
+				op = gateway.Op{Kind: gateway.OpWhitelistClear, RouteID: row.RouteID, ServiceID: row.ServiceID}
+				closed := models.ClosedRoute{GroupID: row.GroupID, ServiceID: row.ServiceID, RouteID: row.RouteID}
+				if err := tx.Where(closed).FirstOrCreate(&closed).Error; err != nil {
+					return err
+				}
+			}
+			if err := s.gw.Enqueue(tx, row.GroupID, op); err != nil {
 				return err
 			}
 		}
@@ -365,6 +375,11 @@ func (s *Service) fill(ctx context.Context, tx *gorm.DB, row *models.PortalAPI, 
 		return apperr.Invalid("route_id", "API %q already covers this route; one route belongs to one API", clash.Name)
 	}
 	if !errors.Is(err, gorm.ErrRecordNotFound) {
+		return err
+	}
+	// A route closed by a deleted API is this API's to manage now.
+	if err := tx.Where("group_id = ? AND service_id = ? AND route_id = ?", in.GatewayGroupID, in.ServiceID, in.RouteID).
+		Delete(&models.ClosedRoute{}).Error; err != nil {
 		return err
 	}
 	row.Name, row.Description = in.Name, in.Description

@@ -42,6 +42,14 @@ func (s *Source) GroupOps(ctx context.Context, groupID string) ([]gateway.Op, er
 		}
 		ops = append(ops, consumer...)
 	}
+	// Routes of deleted key-auth APIs stay closed.
+	var closed []models.ClosedRoute
+	if err := db.Where("group_id = ?", groupID).Order("service_id, route_id").Find(&closed).Error; err != nil {
+		return nil, err
+	}
+	for _, c := range closed {
+		ops = append(ops, gateway.Op{Kind: gateway.OpRoutePolicy, RouteID: c.RouteID, ServiceID: c.ServiceID, KeyAuth: true})
+	}
 	// An API keeps its policy once published, also while unpublished.
 	var apis []models.PortalAPI
 	if err := db.Select("id, group_id, service_id, route_id, auth, rate_limit_count, rate_limit_window").

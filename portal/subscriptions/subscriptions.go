@@ -120,6 +120,12 @@ func (s *Service) Request(ctx context.Context, actor portal.Actor, appID, apiID 
 		if err := tx.Create(&sub).Error; err != nil {
 			return err
 		}
+		// The application is a consumer on the group from its first request,
+		// so its key is known there: while pending, the gateway answers 403
+		// (not subscribed) rather than 401 (unknown key).
+		if err := s.apps.EnsureConsumer(ctx, tx, app.ID, api.GroupID); err != nil {
+			return err
+		}
 		if sub.Status == Approved {
 			return s.grant(ctx, tx, app.ID, api)
 		}
@@ -216,7 +222,7 @@ func (s *Service) transition(ctx context.Context, actor portal.Actor, id, verb, 
 		}
 		if actor.IsAdmin {
 			after := sub
-			after.Status, after.Reason = to, reason
+			after.Status, after.Reason, after.DecidedByID, after.DecidedAt, after.UpdatedAt = to, reason, actor.UserID, &now, now
 			return audit.Record(tx, actor, "subscription."+verb, "subscription", id, sub, after)
 		}
 		return nil

@@ -350,3 +350,66 @@ func TestReconcileRebuildsPortalState(t *testing.T) {
 		}
 	})
 }
+
+// Deleting things never opens a route: a deleted application leaves the
+// whitelists, a deleted key-auth API leaves its route closed, and the
+// reconciler agrees. A pending application's key is known to the gateway
+// (403 there, not 401).
+func TestDeletionsCloseRoutes(t *testing.T) {
+	each(t, func(t *testing.T, w *portaltest.World) {
+		api, svc := newAPI(t, w, "closing", catalog.ApprovalAuto)
+		manual, _ := newAPI(t, w, "waiting", catalog.ApprovalMan)
+		rid := svc.Routes[0].ID
+		dev, org := w.Developer(t, "del@example.com")
+		a1, _ := w.Apps.Create(w.Ctx, dev, org, apps.Input{Name: "one"})
+		a2, _ := w.Apps.Create(w.Ctx, dev, org, apps.Input{Name: "two"})
+		if _, err := w.Subs.Request(w.Ctx, dev, a1.ID, api.ID); err != nil {
+			t.Fatal(err)
+		}
+		if s, err := w.Subs.Request(w.Ctx, dev, a2.ID, manual.ID); err != nil || s.Status != subscriptions.Pending {
+			t.Fatalf("pending request: %+v %v", s, err)
+		}
+		w.Drain(t)
+		if creds := credentials(t, w, a2.Consumer); len(creds) != 1 {
+			t.Fatalf("a pending application's key is unknown to the gateway: %v", creds)
+		}
+		if err := w.Apps.Delete(w.Ctx, dev, a1.ID); err != nil {
+			t.Fatal(err)
+		}
+		w.Drain(t)
+		if got := whitelist(t, w, rid); fmt.Sprint(got) != "["+gateway.NobodyConsumer+"]" {
+			t.Fatalf("deleted application still whitelisted: %v", got)
+		}
+		src := gatewaystate.New(w.DB, w.Apps)
+		if rep, _ := w.Gateway.Diff(w.Ctx, w.Group.ID, src); len(rep.Drift) != 0 {
+			t.Fatalf("drift after deleting an application: %+v", rep.Drift)
+		}
+		if err := w.Catalog.Delete(w.Ctx, w.Admin, api.ID); err != nil {
+			t.Fatal(err)
+		}
+		w.Drain(t)
+		plugins, _ := object(t, w, "routes", rid)["plugins"].(map[string]any)
+		if plugins["key-auth"] == nil || fmt.Sprint(whitelist(t, w, rid)) != "["+gateway.NobodyConsumer+"]" || plugins["limit-count"] != nil {
+			t.Fatalf("route after deleting its API: %v", plugins)
+		}
+		if rep, err := w.Gateway.Reconcile(w.Ctx, w.Group.ID, src); err != nil || len(rep.Drift) != 0 {
+			t.Fatalf("reconcile after deleting an API: %+v %v", rep, err)
+		}
+		// A new API on the route takes it over.
+		again, err := w.Catalog.Create(w.Ctx, w.Admin, catalog.Input{GatewayGroupID: w.Group.ID, ServiceID: svc.ID, RouteID: rid,
+			Name: "reopened", Auth: catalog.AuthNone})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Catalog.Publish(w.Ctx, w.Admin, again.ID); err != nil {
+			t.Fatal(err)
+		}
+		w.Drain(t)
+		if p := object(t, w, "routes", rid)["plugins"]; p != nil {
+			t.Fatalf("an open API's route keeps plugins: %v", p)
+		}
+		if rep, _ := w.Gateway.Diff(w.Ctx, w.Group.ID, src); len(rep.Drift) != 0 {
+			t.Fatalf("drift after reopening: %+v", rep.Drift)
+		}
+	})
+}
