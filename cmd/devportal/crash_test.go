@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// process is the real devportal binary (this test binary in main mode).
+type process struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	log    *syncBuffer
+}
+
+func spawn(t *testing.T, args, token string) *process {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "DEVPORTAL_TEST_MAIN=1", "DEVPORTAL_TEST_ARGS="+args,
+		"DEVPORTAL_ADMIN_TOKEN="+token, "DATABASE_URL=", "ETCD_ENDPOINTS=")
+	p := &process{cmd: cmd, exited: make(chan struct{}), log: &syncBuffer{}}
+	cmd.Stderr, cmd.Stdout = p.log, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() { p.kill() })
+	return p
+}
+
+func (p *process) kill() {
+	select {
+	case <-p.exited:
+	default:
+		p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
+// A process killed with SIGKILL in the middle of publishing leaves no mixed
+// version in etcd: after a restart (and the reconciliation it runs), every
+// key of the service carries the one version the database says is live.
+func TestSIGKILLMidPublishLeavesOneVersion(t *testing.T) {
+	const token = "crash-admin-token-0123456789"
+	dir := t.TempDir()
+	listen, etcdURL := freeAddr(t), "http://"+freeAddr(t)
+	args := fmt.Sprintf("--data-dir %s --listen %s --etcd-listen %s --etcd-peer-listen http://%s --gateway-listen %s --no-gateway",
+		dir, listen, etcdURL, freeAddr(t), freeAddr(t))
+	base := "http://" + listen
+	p := spawn(t, args, token)
+	waitHealthy(t, base, func() (error, bool) { return nil, isClosed(p.exited) })
+
+	routes := make([]string, 50)
+	for i := range routes {
+		routes[i] = fmt.Sprintf(`{"name":"r%d","paths":["/r%d/*"]}`, i, i)
+	}
+	status, body := get(t, "POST", base+"/api/v1/service_templates", token,
+		`{"name":"crash","upstream":{"nodes":[{"host":"127.0.0.1","port":1}]},"routes":[`+strings.Join(routes, ",")+`]}`)
+	if status != 201 {
+		t.Fatalf("template: %d %s", status, body)
+	}
+	var tpl struct{ ID string }
+	json.Unmarshal([]byte(body), &tpl)
+
+	for round := 0; round < 3; round++ {
+		// Publish versions back to back, and kill the process among them.
+		var published atomic.Int32
+		stop := make(chan struct{})
+		go func() {
+			for v := 0; ; v++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("POST", base+"/api/v1/service_templates/"+tpl.ID+"/publish",
+					strings.NewReader(fmt.Sprintf(`{"gateway_group_id":"default","version":"r%d-v%d"}`, round, v)))
+				req.Header.Set("X-API-KEY", token)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return // killed
+				}
+				resp.Body.Close()
+				published.Add(1)
+			}
+		}()
+		deadline := time.Now().Add(30 * time.Second)
+		for published.Load() < int32(3+round*2) && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(time.Duration(3+round*7) * time.Millisecond)
+		p.kill() // SIGKILL
+		close(stop)
+		if published.Load() == 0 {
+			t.Fatalf("round %d: nothing was published before the kill\n%s", round, p.log.String())
+		}
+
+		p = spawn(t, args, token)
+		waitHealthy(t, base, func() (error, bool) { return nil, isClosed(p.exited) })
+		// The database's live version, and no drift once the start-up
+		// reconciliation has run.
+		var live struct {
+			Version string
+			Routes  []struct{ ID string }
+		}
+		deadline = time.Now().Add(60 * time.Second)
+		for {
+			status, body = get(t, "GET", base+"/api/v1/gateway_groups/default/drift", token, "")
+			var rep struct{ Drift []any }
+			json.Unmarshal([]byte(body), &rep)
+			if status == 200 && len(rep.Drift) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: drift stays after restart: %d %s", round, status, body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		status, body = get(t, "GET", base+"/api/v1/gateway_groups/default/services/"+tpl.ID, token, "")
+		if status != 200 {
+			t.Fatalf("round %d: service: %d %s", round, status, body)
+		}
+		json.Unmarshal([]byte(body), &live)
+		versions := etcdVersions(t, etcdURL)
+		if len(versions) != 52 { // 50 routes, the service, its upstream
+			t.Fatalf("round %d: %d keys in etcd, want 52", round, len(versions))
+		}
+		for key, v := range versions {
+			if v != live.Version {
+				t.Fatalf("round %d: %s runs %q, the database says %q", round, key, v, live.Version)
+			}
+		}
+		t.Logf("round %d: killed after %d publishes; %s live everywhere", round, published.Load(), live.Version)
+	}
+}
+
+// etcdVersions reads the version label of every object under /apisix.
+func etcdVersions(t *testing.T, endpoint string) map[string]string {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out := map[string]string{}
+	for _, dir := range []string{"/apisix/routes/", "/apisix/services/", "/apisix/upstreams/"} {
+		resp, err := cli.Get(ctx, dir, clientv3.WithPrefix())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, kv := range resp.Kvs {
+			var v struct{ Labels map[string]string }
+			json.Unmarshal(kv.Value, &v)
+			out[string(kv.Key)] = v.Labels["version"]
+		}
+	}
+	return out
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
