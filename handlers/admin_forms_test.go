@@ -20,7 +20,9 @@ import (
 )
 
 // errorOf is the error shown beside a field of a re-rendered form.
-func errorOf(p *page, field string) string { return strings.TrimSpace(p.TestID("error-" + field).Text()) }
+func errorOf(p *page, field string) string {
+	return strings.TrimSpace(p.TestID("error-" + field).Text())
+}
 
 func TestAdminGroupForm(t *testing.T) {
 	eachWeb(t, func(t *testing.T, e *webEnv) {
@@ -62,7 +64,7 @@ func TestAdminDriftRepair(t *testing.T) {
 		if _, err := e.Member.Client(t).Delete(e.Ctx, e.Group.Prefix+"/routes/"+f.svc.Routes[0].ID); err != nil {
 			t.Fatal(err)
 		}
-		p := b.get("/admin/groups/" + e.Group.ID).must(t, http.StatusOK)
+		p := b.get("/admin/groups/"+e.Group.ID).must(t, http.StatusOK)
 		row := p.TestID("drift-table").Find("tr:contains('" + f.svc.Routes[0].ID + "')")
 		if !strings.Contains(row.Text(), "missing") {
 			t.Fatalf("drift panel does not show the missing route:\n%s", p.TestID("drift").Text())
@@ -101,6 +103,13 @@ func TestAdminTemplateLifecycle(t *testing.T) {
 		if v, _ := p.Find(`input[name=name]`).Attr("value"); v != name {
 			t.Fatal("name not kept")
 		}
+		// The form's own errors and the domain's show together.
+		bad.Set("name", "")
+		p = b.post("/admin/templates", bad).must(t, http.StatusUnprocessableEntity)
+		if errorOf(p, "name") == "" || !strings.Contains(errorOf(p, "upstream_nodes"), "host:port") {
+			t.Fatalf("want both the name and the node errors:\n%s", p.Body)
+		}
+		bad.Set("name", name)
 		bad.Set("upstream_nodes", "127.0.0.1:8081")
 		p = b.post("/admin/templates", bad).must(t, http.StatusUnprocessableEntity)
 		if !strings.Contains(p.TestID("routes").Text(), "needs at least one path") {
@@ -120,7 +129,7 @@ func TestAdminTemplateLifecycle(t *testing.T) {
 		}
 
 		// Edit: the page shows the route; add a second route, keep the first's ID.
-		p = b.get("/admin/templates/" + tid).must(t, http.StatusOK)
+		p = b.get("/admin/templates/"+tid).must(t, http.StatusOK)
 		rid, _ := p.Find(`input[name=route_template_id]`).First().Attr("value")
 		if rid != tpl.Routes[0].TemplateID {
 			t.Fatalf("route template ID in the form = %q", rid)
@@ -297,7 +306,7 @@ func TestAdminAPIForm(t *testing.T) {
 		if err := e.Gateway.DeleteService(e.Ctx, e.Group.ID, svc.ID); err != nil {
 			t.Fatal(err)
 		}
-		p = b.get("/admin/apis/" + id).must(t, http.StatusOK)
+		p = b.get("/admin/apis/"+id).must(t, http.StatusOK)
 		if p.TestID("unavailable-warning").Length() != 1 {
 			t.Fatalf("no unavailable warning:\n%s", p.Body)
 		}

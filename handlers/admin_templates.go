@@ -95,13 +95,12 @@ func (h *handler) renderTemplate(c fiber.Ctx, status int, tp templatePage) error
 // adminCreateTemplate creates a template from the form.
 func (h *handler) adminCreateTemplate(c fiber.Ctx) error {
 	form := readTemplateForm(c)
-	spec, err := templateSpec(form, models.ServiceSpec{})
+	spec, local := templateSpec(form, models.ServiceSpec{})
+	t, err := h.gw.CreateTemplate(c.Context(), spec)
+	err = withLocalErrors(err, local)
 	if err == nil {
-		var t gateway.ServiceTemplate
-		if t, err = h.gw.CreateTemplate(c.Context(), spec); err == nil {
-			flash(c, components.FlashSuccess, fmt.Sprintf("Service template %q created. Publish a version to run it on a group.", t.Name))
-			return redirect(c, "/admin/templates/"+t.ID)
-		}
+		flash(c, components.FlashSuccess, fmt.Sprintf("Service template %q created. Publish a version to run it on a group.", t.Name))
+		return redirect(c, "/admin/templates/"+t.ID)
 	}
 	return h.formFailed(c, err, func(errs components.Errors, msgs []string) error {
 		return h.renderTemplate(c, statusOf(err), templatePage{form: form, errs: errs, msgs: msgs})
@@ -117,12 +116,11 @@ func (h *handler) adminUpdateTemplate(c fiber.Ctx) error {
 	}
 	form := readTemplateForm(c)
 	form.ID = t.ID
-	spec, err := templateSpec(form, t.ServiceSpec)
-	if err == nil {
-		if _, err = h.gw.UpdateTemplate(c.Context(), t.ID, spec); err == nil {
-			flash(c, components.FlashSuccess, "Template saved. Groups keep running their published version until you publish again.")
-			return redirect(c, "/admin/templates/"+t.ID)
-		}
+	spec, local := templateSpec(form, t.ServiceSpec)
+	_, err = h.gw.UpdateTemplate(c.Context(), t.ID, spec)
+	if err = withLocalErrors(err, local); err == nil {
+		flash(c, components.FlashSuccess, "Template saved. Groups keep running their published version until you publish again.")
+		return redirect(c, "/admin/templates/"+t.ID)
 	}
 	return h.formFailed(c, err, func(errs components.Errors, msgs []string) error {
 		return h.renderTemplate(c, statusOf(err), templatePage{form: form, errs: errs, msgs: msgs, published: t.Published})
@@ -236,14 +234,44 @@ func templateForm(t gateway.ServiceTemplate) admin.TemplateForm {
 	return f
 }
 
+// withLocalErrors merges the form's own parse errors (local) into the
+// domain's validation errors, so that every bad field shows at once. A spec
+// with local errors has no upstream nodes, so the domain always refuses it
+// and creates nothing; its "no nodes" complaint gives way to the form's own.
+func withLocalErrors(err error, local *apperr.ValidationError) error {
+	if local == nil {
+		return err
+	}
+	fields := map[string]string{}
+	for k, v := range fieldErrors(err) {
+		if !strings.HasPrefix(k, "upstream.nodes") {
+			fields[k] = v
+		}
+	}
+	for k, v := range local.Fields {
+		fields[k] = v
+	}
+	return &apperr.ValidationError{Fields: fields}
+}
+
 // templateSpec applies the form to base (the template as stored, or empty).
-func templateSpec(f admin.TemplateForm, base models.ServiceSpec) (models.ServiceSpec, error) {
+// Problems the form itself finds (node lines, stream routes JSON) come back
+// as local, and the spec then has no nodes (see withLocalErrors).
+func templateSpec(f admin.TemplateForm, base models.ServiceSpec) (spec models.ServiceSpec, local *apperr.ValidationError) {
+	defer func() {
+		if local != nil {
+			spec.Upstream.Nodes = nil
+		}
+	}()
 	var v apperr.Validator
-	spec := base
+	spec = base
 	spec.Name, spec.Description, spec.Type = f.Name, f.Description, f.Type
 	spec.Upstream.Type, spec.Upstream.Scheme = f.UpstreamType, f.Scheme
 	nodes, msg := parseNodes(f.Nodes)
 	v.Check(msg == "", "upstream.nodes", "%s", msg)
+	if msg == "" && len(nodes) == 0 {
+		v.Add("upstream.nodes", "needs at least one node")
+	}
 	spec.Upstream.Nodes = nodes
 	old := map[string]models.RouteSpec{}
 	for _, r := range base.Routes {
@@ -262,7 +290,10 @@ func templateSpec(f admin.TemplateForm, base models.ServiceSpec) (models.Service
 			v.Add("stream_routes", "is not a JSON array of stream routes: %v", err)
 		}
 	}
-	return spec, v.Err()
+	if err := v.Err(); err != nil {
+		local = err.(*apperr.ValidationError)
+	}
+	return spec, local
 }
 
 // parseNodes reads "host:port [weight]" lines.
