@@ -189,6 +189,12 @@ func (h *handler) login(c fiber.Ctx) error {
 	if err := sess.Regenerate(); err != nil {
 		return err
 	}
+	// A new form token too: the one of the signed-out page is not reused.
+	if ch := csrf.HandlerFromContext(c); ch != nil {
+		if err := ch.DeleteToken(c); err != nil {
+			return err
+		}
+	}
 	sess.Set(sessUserID, user.ID)
 	flash(c, components.FlashSuccess, "Signed in as "+user.Email+".")
 	return redirect(c, safeNext(next, homeOf(user.IsAdmin)))

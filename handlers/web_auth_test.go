@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"devportal/handlers"
 )
 
 func TestSignIn(t *testing.T) {
@@ -99,6 +101,7 @@ func TestCSRF(t *testing.T) {
 
 	// With it: accepted.
 	b.post("/login", form).must(t, http.StatusSeeOther)
+	b.get("/admin").must(t, http.StatusOK) // the new token of the signed-in session
 
 	// Signed in, a form without the token is still refused.
 	b.do(http.MethodPost, "/logout", url.Values{}).must(t, http.StatusForbidden)
@@ -163,4 +166,36 @@ func TestStaticAssets(t *testing.T) {
 		t.Fatal("static files set cookies")
 	}
 	b.get("/static/x/css/nope.css").must(t, http.StatusNotFound)
+}
+
+func TestSecureCookies(t *testing.T) {
+	e := newWebEnv(t, sqliteDB(t), func(c *handlers.Config) { c.Site.SecureCookies = true })
+	p := e.browser(t).get("/login")
+	names := map[string]bool{}
+	for _, c := range p.Header.Values("Set-Cookie") {
+		name, _, _ := strings.Cut(c, "=")
+		names[name] = true
+		lc := strings.ToLower(c)
+		if !strings.HasPrefix(name, "__Host-") || !strings.Contains(lc, "secure") || !strings.Contains(lc, "path=/") || strings.Contains(lc, "domain=") {
+			t.Errorf("cookie %q: want __Host-, Secure, Path=/ and no Domain", c)
+		}
+	}
+	if !names["__Host-devportal_session"] || !names["__Host-devportal_csrf"] {
+		t.Fatalf("cookies %v", names)
+	}
+}
+
+func TestCSRFTokenRenewedAtSignIn(t *testing.T) {
+	e := newWebEnv(t, sqliteDB(t))
+	b := e.browser(t)
+	b.get("/login")
+	before := b.token
+	b.login(e.Admin.Email, adminPassword)
+	b.get("/admin").must(t, http.StatusOK)
+	if b.token == "" || b.token == before {
+		t.Fatal("the form token of the signed-out page is still in use after sign-in")
+	}
+	// The old token is refused.
+	b.do(http.MethodPost, "/logout", url.Values{"_csrf": {before}}).must(t, http.StatusForbidden)
+	b.post("/logout", nil).must(t, http.StatusSeeOther)
 }

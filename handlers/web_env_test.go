@@ -33,18 +33,22 @@ const (
 	devPassword   = "dev-pass-123"
 )
 
-func newWebEnv(t *testing.T, db *gorm.DB) *webEnv {
+func newWebEnv(t *testing.T, db *gorm.DB, edit ...func(*handlers.Config)) *webEnv {
 	t.Helper()
 	w := portaltest.New(t, db, member)
 	sqlDB, err := db.DB()
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := handlers.New(handlers.Config{
+	cfg := handlers.Config{
 		Gateway: w.Gateway, Accounts: w.Accounts, Orgs: w.Orgs, Apps: w.Apps, Catalog: w.Catalog,
 		Subscriptions: w.Subs, Audit: audit.New(db), Signup: w.Signup, State: gatewaystate.New(db, w.Apps),
 		PingDB: sqlDB.PingContext,
-	})
+	}
+	for _, e := range edit {
+		e(&cfg)
+	}
+	app := handlers.New(cfg)
 	return &webEnv{World: w, app: app}
 }
 
@@ -155,6 +159,7 @@ func (b *browser) login(email, password string) {
 	if p.Status != http.StatusSeeOther {
 		b.t.Fatalf("sign-in of %s: %d\n%s", email, p.Status, p.Body)
 	}
+	b.get(p.Location) // the form token is renewed at sign-in
 }
 
 // adminBrowser is a browser signed in as the World's admin.
