@@ -1,9 +1,9 @@
 package handlers
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/url"
+	"regexp"
 	"strconv"
 
 	"github.com/gofiber/fiber/v3"
@@ -52,10 +52,40 @@ func (h *handler) adminAudit(c fiber.Ctx) error {
 	return render(c, fiber.StatusOK, admin.Audit(p))
 }
 
+// prettyJSON indents an audit value for reading, with any field that could
+// hold a secret (passwords, hashes, tokens, keys) replaced by "[redacted]":
+// the domain records none, and the page makes sure of it.
 func prettyJSON(s string) string {
-	var b bytes.Buffer
-	if s == "" || json.Indent(&b, []byte(s), "", "  ") != nil {
+	if s == "" {
 		return s
 	}
-	return b.String()
+	var v any
+	if json.Unmarshal([]byte(s), &v) != nil {
+		return "[not JSON]"
+	}
+	b, err := json.MarshalIndent(redact(v), "", "  ")
+	if err != nil {
+		return "[not JSON]"
+	}
+	return string(b)
+}
+
+var secretField = regexp.MustCompile(`(?i)password|hash|secret|token|cipher|encrypted|api_?key|^key$|credential`)
+
+func redact(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			if secretField.MatchString(k) {
+				x[k] = "[redacted]"
+			} else {
+				x[k] = redact(val)
+			}
+		}
+	case []any:
+		for i := range x {
+			x[i] = redact(x[i])
+		}
+	}
+	return v
 }

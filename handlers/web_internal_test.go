@@ -1,6 +1,9 @@
 package handlers
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestSafeNext(t *testing.T) {
 	tests := []struct{ in, want string }{
@@ -19,5 +22,18 @@ func TestSafeNext(t *testing.T) {
 		if got := safeNext(tt.in, "/f"); got != tt.want {
 			t.Errorf("safeNext(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestAuditValuesRedactSecrets(t *testing.T) {
+	in := `{"Name":"x","PasswordHash":"$2a$...","nested":{"api_key":"dpk_abc","KeyHash":"ff","hint":"dpk_A"},"list":[{"token":"t"}]}`
+	out := prettyJSON(in)
+	for _, leak := range []string{"$2a$", "dpk_abc", `"ff"`, `"t"`} {
+		if strings.Contains(out, leak) {
+			t.Fatalf("prettyJSON leaks %s:\n%s", leak, out)
+		}
+	}
+	if !strings.Contains(out, `"Name": "x"`) || !strings.Contains(out, `"hint": "dpk_A"`) {
+		t.Fatalf("prettyJSON dropped plain fields:\n%s", out)
 	}
 }
