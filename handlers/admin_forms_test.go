@@ -361,6 +361,18 @@ func TestAdminOrgForms(t *testing.T) {
 		dev := e.browser(t)
 		dev.login(email, "ann-pass-123")
 		dev.get("/admin").must(t, http.StatusForbidden)
+
+		// Remove her, behind a confirmation.
+		p = b.get(orgPath)
+		rm := p.Find(`[data-testid^="remove-"] form`)
+		action, _ := rm.Attr("action")
+		if rm.Length() != 1 || !strings.HasSuffix(action, "/remove") {
+			t.Fatalf("no remove confirmation:\n%s", p.TestID("members").Text())
+		}
+		b.post(action, nil).must(t, http.StatusSeeOther)
+		if p = b.get(orgPath); strings.Contains(p.TestID("members").Text(), email) || p.TestID("members-empty").Length() != 1 {
+			t.Fatalf("still a member:\n%s", p.TestID("members").Text())
+		}
 	})
 }
 
