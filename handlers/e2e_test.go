@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,12 +30,18 @@ type gatewayNode struct {
 }
 
 func startNode(t testing.TB, prefix string) *gatewayNode {
+	return startNodeLogging(t, prefix, slog.New(slog.NewTextHandler(io.Discard, nil)), false)
+}
+
+// startNodeLogging starts a node logging to log, with its access log on or off.
+func startNodeLogging(t testing.TB, prefix string, log *slog.Logger, accessLog bool) *gatewayNode {
 	t.Helper()
 	n, err := dataplane.New(dataplane.Config{
 		Endpoints: member.Endpoints(),
 		Prefix:    prefix,
 		Listen:    "127.0.0.1:0",
-		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:    log,
+		AccessLog: accessLog,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -110,13 +117,20 @@ const (
 // approval, create an application, subscribe, approve (200), rotate the key
 // (both work, then only the new one), revoke (403).
 func TestEndToEndSubscriptionReachesDataPlane(t *testing.T) {
+	// Every log line of the flow (the control plane, the portal, the node
+	// with its access log) is kept, to check no key or token is in one.
+	logs := &lockedBuffer{}
+	captured := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	prev := slog.Default()
+	slog.SetDefault(captured)
+	t.Cleanup(func() { slog.SetDefault(prev) })
 	e := newPortalEnv(t, dbtest.SQLite(t))
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "upstream %s", r.URL.Path)
 	}))
 	t.Cleanup(up.Close)
 	upPort := up.Listener.Addr().(*net.TCPAddr).Port
-	node := startNode(t, e.w.Group.Prefix)
+	node := startNodeLogging(t, e.w.Group.Prefix, captured, true)
 	worker := runOutbox(t, e.gw)
 
 	// A service with two routes, published to the test's group.
@@ -237,6 +251,35 @@ func TestEndToEndSubscriptionReachesDataPlane(t *testing.T) {
 		t.Fatalf("drift at the end = %+v", rep.Drift)
 	}
 	node.await(t, "/orders", newKey, 403, forbidden)
+
+	// No key, token or part of one in any log line, though the logs saw the flow.
+	all := logs.String()
+	if !strings.Contains(all, "/orders") {
+		t.Fatalf("the access log did not record the calls:\n%s", all)
+	}
+	for name, secret := range map[string]string{"first key": key, "rotated key": newKey, "admin token": adminToken} {
+		if strings.Contains(all, secret) || strings.Contains(all, secret[len(secret)-12:]) {
+			t.Fatalf("the %s appears in the logs", name)
+		}
+	}
+}
+
+// lockedBuffer collects log output from many goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // awaitOutbox polls GET /api/v1/outbox until it counts want pending changes,
