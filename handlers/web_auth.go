@@ -36,7 +36,8 @@ func cookieNames(secure bool) (sess, token string) {
 }
 
 // webMiddleware is what every site request goes through: the database-backed
-// session, CSRF protection of every unsafe method, and the signed-in user.
+// session, the signed-in user (loaded first, so that a refused form's page
+// still shows who is signed in), and CSRF protection of every unsafe method.
 func (h *handler) webMiddleware() []any {
 	secure := h.cfg.Site.SecureCookies
 	sessCookie, csrfCookie := cookieNames(secure)
@@ -71,7 +72,7 @@ func (h *handler) webMiddleware() []any {
 				Message: "This form has expired or did not come from this site. Go back, reload the page and try again."}
 		},
 	})
-	return []any{h.webHeaders, sessMW, csrfMW, h.loadUser}
+	return []any{h.webHeaders, sessMW, h.loadUser, csrfMW}
 }
 
 // webHeaders sets the security headers of HTML pages.
@@ -159,7 +160,7 @@ func (h *handler) loginPage(c fiber.Ctx) error {
 	if u := currentUser(c); u != nil {
 		return redirect(c, safeNext(next, homeOf(u.IsAdmin)))
 	}
-	return render(c, fiber.StatusOK, site.Login(site.LoginProps{Layout: layout(c, "Sign in", ""), Next: next}))
+	return render(c, fiber.StatusOK, site.Login(site.LoginProps{Layout: layout(c, "Sign in", ""), Next: next, Providers: h.providers()}))
 }
 
 func homeOf(admin bool) string {
