@@ -212,6 +212,6 @@ func (h *handler) adminDeleteAPI(c fiber.Ctx) error {
 	if err := h.cfg.Catalog.Delete(c.Context(), webActor(c), param(c, "id")); err != nil {
 		return err
 	}
-	flash(c, components.FlashSuccess, "API deleted; its route no longer requires a key.")
+	flash(c, components.FlashSuccess, "API deleted; its subscriptions ended.")
 	return redirect(c, "/admin/apis")
 }

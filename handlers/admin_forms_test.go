@@ -314,7 +314,7 @@ func TestAdminAPIForm(t *testing.T) {
 			t.Fatal("the list does not mark the API unavailable")
 		}
 		p = b.get("/admin/apis/" + id)
-		if !strings.Contains(p.TestID("delete-api").Text(), "no longer require a key") {
+		if !strings.Contains(p.TestID("delete-api").Text(), "stays closed") {
 			t.Fatal("the delete confirmation does not say what happens")
 		}
 		b.post("/admin/apis/"+id+"/delete", nil).must(t, http.StatusSeeOther)

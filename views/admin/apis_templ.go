@@ -529,7 +529,7 @@ func APIEdit(p APIProps) templ.Component {
 					}
 				}
 				templ_7745c5c3_Err = components.ConfirmButton(components.ConfirmProps{TestID: "delete-api", Action: "/admin/apis/" + p.API.ID + "/delete", CSRF: p.Layout.CSRF, Label: "Delete",
-					Message: "Delete this API from the portal? Its subscriptions end, and the route will no longer require a key: the portal's key-auth, whitelist and rate limit are removed from it."}).Render(ctx, templ_7745c5c3_Buffer)
+					Message: apiDeleteMessage(p.API.Auth)}).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -649,6 +649,16 @@ func APIEdit(p APIProps) templ.Component {
 		}
 		return nil
 	})
+}
+
+// apiDeleteMessage says what deleting an API does to its route on the
+// gateway (portal/catalog.Delete): a key-auth route stays closed, an open
+// route stays open.
+func apiDeleteMessage(auth string) string {
+	if auth == "key-auth" {
+		return "Delete this API from the portal? Its subscriptions end, and its route stays closed: no application key works on it any more, until you put the route on the portal again."
+	}
+	return "Delete this API from the portal? Its subscriptions end; its route needs no key and stays open on the gateway."
 }
 
 var _ = templruntime.GeneratedTemplate
