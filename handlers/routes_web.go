@@ -16,6 +16,9 @@ func (h *handler) registerWeb(app *fiber.App) {
 	app.Post("/login", lim[0], lim[1], h.login)
 	app.Post("/logout", h.logout)
 
+	// Developer side: site_routes.go.
+	h.registerDeveloperPages(app)
+
 	admin := app.Group("/admin", h.requireAdminPage)
 	h.registerAdmin(admin)
 }
