@@ -399,3 +399,33 @@ func TestAdminAuditPages(t *testing.T) {
 		t.Fatal("no empty state")
 	}
 }
+
+func TestAdminDirectService(t *testing.T) {
+	eachWeb(t, func(t *testing.T, e *webEnv) {
+		b := e.adminBrowser(t)
+		base := "/admin/groups/" + e.Group.ID + "/services"
+		p := b.get(base + "/new").must(t, http.StatusOK)
+		if p.TestID("publish-form").Length() != 0 || p.TestID("field-service_id").Length() != 1 {
+			t.Fatalf("direct form:\n%s", p.Body)
+		}
+		form := url.Values{"name": {""}, "type": {"http"}, "upstream_nodes": {"127.0.0.1:8081"}, "service_id": {"bad id!"},
+			"route_template_id": {""}, "route_name": {"r"}, "route_paths": {"/direct"}, "route_methods": {""}, "route_plugin": {""}}
+		p = b.post(base, form).must(t, http.StatusUnprocessableEntity)
+		if errorOf(p, "name") == "" {
+			t.Fatalf("no name error:\n%s", p.Body)
+		}
+		if v, _ := p.Find(`input[name=service_id]`).Attr("value"); v != "bad id!" {
+			t.Fatal("service ID not kept")
+		}
+		form.Set("name", dbtest.Name("direct"))
+		form.Set("service_id", "direct-svc")
+		p = b.post(base, form).must(t, http.StatusSeeOther)
+		if p.Location != base+"/direct-svc" {
+			t.Fatalf("redirect to %q", p.Location)
+		}
+		p = b.get(p.Location).must(t, http.StatusOK)
+		if !strings.Contains(p.TestID("routes").Text(), "/direct") {
+			t.Fatalf("routes:\n%s", p.TestID("routes").Text())
+		}
+	})
+}

@@ -13,6 +13,8 @@ func (h *handler) registerAdmin(r fiber.Router) {
 	r.Get("/groups/:gid", h.adminGroup)
 	r.Post("/groups/:gid/reconcile", h.adminReconcileGroup)
 	r.Get("/groups/:gid/services", h.adminServices)
+	r.Get("/groups/:gid/services/new", h.adminNewDirectService)
+	r.Post("/groups/:gid/services", h.adminCreateDirectService)
 	r.Get("/groups/:gid/services/:sid", h.adminService)
 	r.Post("/groups/:gid/services/:sid/runtime", h.adminServiceRuntime)
 	r.Post("/groups/:gid/services/:sid/rollback", h.adminServiceRollback)

@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"devportal/gateway"
+	"devportal/models"
 	"devportal/views/admin"
 	"devportal/views/components"
 )
@@ -122,4 +123,35 @@ func (h *handler) adminDeleteService(c fiber.Ctx) error {
 	}
 	flash(c, components.FlashSuccess, fmt.Sprintf("Service %s unpublished from the group.", sid))
 	return redirect(c, "/admin/groups/"+gid+"/services")
+}
+
+// adminNewDirectService shows the form of a service created directly on a
+// group (live at once, with no version; its template is created too).
+func (h *handler) adminNewDirectService(c fiber.Ctx) error {
+	g, err := h.gw.GetGroup(c.Context(), param(c, "gid"))
+	if err != nil {
+		return err
+	}
+	gv := viewGroup(g)
+	form := admin.TemplateForm{Type: gateway.TypeHTTP, UpstreamType: "roundrobin", Routes: []admin.RouteForm{{}}}
+	return h.renderTemplate(c, fiber.StatusOK, templatePage{form: form, direct: &gv})
+}
+
+// adminCreateDirectService creates a service directly on a group.
+func (h *handler) adminCreateDirectService(c fiber.Ctx) error {
+	g, err := h.gw.GetGroup(c.Context(), param(c, "gid"))
+	if err != nil {
+		return err
+	}
+	form, sid := readTemplateForm(c), formValue(c, "service_id")
+	spec, local := templateSpec(form, models.ServiceSpec{})
+	s, err := h.gw.CreateService(c.Context(), g.ID, gateway.DirectServiceInput{ServiceSpec: spec, ServiceID: sid})
+	if err = withLocalErrors(err, local); err != nil {
+		gv := viewGroup(g)
+		return h.formFailed(c, err, func(errs components.Errors, msgs []string) error {
+			return h.renderTemplate(c, statusOf(err), templatePage{form: form, errs: errs, msgs: msgs, direct: &gv, serviceID: sid})
+		})
+	}
+	flash(c, components.FlashSuccess, fmt.Sprintf("Service %q is live on %s; its template is in the Service Hub.", s.Name, g.Name))
+	return redirect(c, "/admin/groups/"+g.ID+"/services/"+s.ID)
 }

@@ -52,6 +52,8 @@ func (h *handler) adminTemplate(c fiber.Ctx) error {
 
 // templatePage is what the template page shows besides the defaults.
 type templatePage struct {
+	direct    *admin.Group
+	serviceID string
 	form      admin.TemplateForm
 	errs      components.Errors
 	msgs      []string
@@ -67,8 +69,12 @@ func (h *handler) renderTemplate(c fiber.Ctx, status int, tp templatePage) error
 	if tp.form.ID == "" {
 		title = "New service template"
 	}
-	p := admin.TemplateProps{Layout: layout(c, title, "templates"), Form: tp.form, Errors: tp.errs, FormErrors: tp.msgs,
-		Publish: tp.publish, PublishErrors: tp.pubErrs, PublishMessages: tp.pubMsgs}
+	nav := "templates"
+	if tp.direct != nil {
+		title, nav = "New service on "+tp.direct.Name, "groups"
+	}
+	p := admin.TemplateProps{Layout: layout(c, title, nav), Form: tp.form, Errors: tp.errs, FormErrors: tp.msgs,
+		Publish: tp.publish, PublishErrors: tp.pubErrs, PublishMessages: tp.pubMsgs, Direct: tp.direct, ServiceID: tp.serviceID}
 	if len(p.Form.Routes) == 0 || p.Form.Routes[len(p.Form.Routes)-1] != (admin.RouteForm{}) {
 		p.Form.Routes = append(p.Form.Routes, admin.RouteForm{}) // a blank row to add a route
 	}
