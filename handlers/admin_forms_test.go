@@ -404,7 +404,7 @@ func TestAdminDirectService(t *testing.T) {
 	eachWeb(t, func(t *testing.T, e *webEnv) {
 		b := e.adminBrowser(t)
 		base := "/admin/groups/" + e.Group.ID + "/services"
-		p := b.get(base + "/new").must(t, http.StatusOK)
+		p := b.get(base+"/new").must(t, http.StatusOK)
 		if p.TestID("publish-form").Length() != 0 || p.TestID("field-service_id").Length() != 1 {
 			t.Fatalf("direct form:\n%s", p.Body)
 		}
