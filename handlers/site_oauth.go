@@ -59,6 +59,10 @@ func (h *handler) oauthProvider(key string) (goth.Provider, error) {
 		if err != nil {
 			return nil, apperr.Unavailable("the identity provider", err)
 		}
+		// The ID token comes straight from the token endpoint and carries
+		// sub, email and email_verified with the email scope; the userinfo
+		// endpoint adds nothing we use (and some providers omit its sub).
+		op.SkipUserInfoRequest = true
 		p = op
 	case "github":
 		g := h.cfg.Site.GitHub

@@ -55,7 +55,7 @@ func Catalog(p CatalogProps) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-head\"><div><h1>APIs</h1><p class=\"muted\">Pick an API, read its documentation, then create an application to get a key and subscribe.</p></div></div><form method=\"get\" action=\"/\" class=\"toolbar\" role=\"search\" data-testid=\"catalog-search\"><input type=\"search\" name=\"search\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-head\"><div class=\"page-title\"><h1>APIs</h1><p class=\"muted\">Pick an API, read its documentation, then create an application to get a key and subscribe.</p></div></div><form method=\"get\" action=\"/\" class=\"toolbar\" role=\"search\" data-testid=\"catalog-search\"><input type=\"search\" name=\"search\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -116,7 +116,7 @@ func Catalog(p CatalogProps) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<div class=\"cards\" data-testid=\"catalog\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<div class=\"cards api-cards\" data-testid=\"catalog\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
