@@ -6,7 +6,7 @@ TEMPL     := $(GO) run github.com/a-h/templ/cmd/templ@v0.3.977
 SWAG      := $(GO) run github.com/swaggo/swag/cmd/swag@v1.16.6
 BIN       := bin
 
-.PHONY: run build test generate check-generated bench fmt vet
+.PHONY: run build test generate check-generated bench fmt vet browser
 
 build:
 	$(GO) build -o $(BIN)/devportal ./cmd/devportal
@@ -17,13 +17,17 @@ run: build
 	./$(BIN)/devportal
 
 ## test: every test; with DATABASE_URL=postgres://... the database tests run on PostgreSQL too
-test:
+test: browser
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
+## browser: Debian's Chromium for the real-browser test (installed when missing)
+browser:
+	./scripts/install-chromium.sh
+
 ## generate: templ components and swag docs, at pinned versions
 generate:
-	@if ls views/*.templ views/*/*.templ >/dev/null 2>&1; then $(TEMPL) generate -path views; fi
+	@if find views -name '*.templ' 2>/dev/null | grep -q .; then $(TEMPL) generate -path views; fi
 	$(SWAG) init -q -g routes.go -d handlers,gateway,models,portal -o docs --outputTypes go,json --parseInternal
 
 ## check-generated: fails when generated code is not what the sources generate
