@@ -3429,6 +3429,13 @@ const docTemplate = `{
                 },
                 "updated_at": {
                     "type": "string"
+                },
+                "warnings": {
+                    "description": "Warnings name plugins that the product's built-in data plane node does\nnot run (APISIX nodes do): it skips routes using them.",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
                 }
             }
         },

@@ -159,5 +159,17 @@ func (s *Service) pluginTemplate(ctx context.Context, db *gorm.DB, id string) (m
 
 func toPluginTemplate(r models.PluginTemplate) PluginTemplate {
 	return PluginTemplate{ID: r.ID, Name: r.Name, Description: r.Description, Plugins: r.Plugins.V,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		Warnings: nodeWarnings(r.Plugins.V), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+// nodeWarnings names the plugins the built-in data plane node will not run.
+func nodeWarnings(plugins map[string]any) []string {
+	var out []string
+	for name := range plugins {
+		if !apisix.NodePlugins[name] && !apisix.ObservingPlugins[name] {
+			out = append(out, fmt.Sprintf("%s: the built-in data plane node does not run this plugin and skips routes that use it; APISIX nodes run it", name))
+		}
+	}
+	sort.Strings(out)
+	return out
 }

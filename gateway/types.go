@@ -50,8 +50,11 @@ type PluginTemplate struct {
 	Name        string         `json:"name"`
 	Description string         `json:"description,omitempty"`
 	Plugins     map[string]any `json:"plugins"`
-	CreatedAt   time.Time      `json:"created_at"`
-	UpdatedAt   time.Time      `json:"updated_at"`
+	// Warnings name plugins that the product's built-in data plane node does
+	// not run (APISIX nodes do): it skips routes using them.
+	Warnings  []string  `json:"warnings,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // PluginTemplateInput creates or replaces a plugin template.

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"strings"
 	"testing"
 
 	"devportal/models"
@@ -87,4 +88,17 @@ func TestPluginTemplateValidation(t *testing.T) {
 	} {
 		assertInvalid(t, validatePluginTemplate(&in), field)
 	}
+}
+
+func TestPluginTemplateWarnsOfPluginsTheNodeSkips(t *testing.T) {
+	each(t, func(t *testing.T, fx *fixture) {
+		pt, err := fx.svc.CreatePluginTemplate(fx.ctx, PluginTemplateInput{Name: "mixed-" + fx.group.ID, Plugins: map[string]any{
+			"cors": map[string]any{}, "proxy-rewrite": map[string]any{"uri": "/x"}, "http-logger": map[string]any{"uri": "http://127.0.0.1:1"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pt.Warnings) != 1 || !strings.HasPrefix(pt.Warnings[0], "cors:") {
+			t.Fatalf("warnings = %v", pt.Warnings)
+		}
+	})
 }

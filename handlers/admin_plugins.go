@@ -27,7 +27,7 @@ func (h *handler) adminPlugins(c fiber.Ctx) error {
 			names = append(names, k)
 		}
 		sort.Strings(names)
-		p.Plugins = append(p.Plugins, admin.PluginTemplate{ID: t.ID, Name: t.Name, Description: t.Description, Plugins: names, UpdatedAt: t.UpdatedAt})
+		p.Plugins = append(p.Plugins, admin.PluginTemplate{ID: t.ID, Name: t.Name, Description: t.Description, Plugins: names, Warnings: t.Warnings, UpdatedAt: t.UpdatedAt})
 	}
 	return render(c, fiber.StatusOK, admin.Plugins(p))
 }

@@ -14,3 +14,19 @@ func init() {
 // ManagedPlugins are the route plugins the control core itself sets from the
 // portal's API policies; users cannot put them in plugin templates.
 var ManagedPlugins = map[string]bool{"key-auth": true, "consumer-restriction": true, "limit-count": true}
+
+// NodePlugins are the plugins this product's own data plane node runs.
+var NodePlugins = map[string]bool{"key-auth": true, "consumer-restriction": true, "limit-count": true, "proxy-rewrite": true}
+
+// ObservingPlugins only observe traffic (metrics, logs, traces): the node
+// accepts them and does nothing for them. A route with any other plugin the
+// node does not run is skipped by the node, as APISIX skips a route with a
+// plugin it does not know, so a route never runs without a plugin that
+// would change the answer.
+var ObservingPlugins = map[string]bool{
+	"prometheus": true, "datadog": true, "zipkin": true, "opentelemetry": true, "skywalking": true,
+	"http-logger": true, "tcp-logger": true, "udp-logger": true, "kafka-logger": true, "rocketmq-logger": true,
+	"file-logger": true, "syslog": true, "loki-logger": true, "elasticsearch-logger": true, "clickhouse-logger": true,
+	"splunk-hec-logging": true, "skywalking-logger": true, "google-cloud-logging": true, "sls-logger": true,
+	"loggly": true, "tencent-cloud-cls": true, "lago": true,
+}

@@ -148,7 +148,9 @@ type PluginTemplate struct {
 	Name        string
 	Description string
 	Plugins     []string // plugin names
-	UpdatedAt   time.Time
+	// Warnings name plugins the built-in data plane node does not run.
+	Warnings  []string
+	UpdatedAt time.Time
 }
 
 // PluginForm is the plugin template form's values.

@@ -6,6 +6,8 @@
 package plugin
 
 import (
+	"devportal/gateway/apisix"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,18 +95,10 @@ func (s *Set) Empty() bool {
 	return s == nil || (s.KeyAuth == nil && s.Restriction == nil && s.LimitCount == nil && s.ProxyRewrite == nil)
 }
 
-// noop are APISIX plugins this node accepts and has nothing to do for:
-// they observe traffic without changing it (prometheus metrics are always
-// collected here; the loggers and tracers ship data to systems this node does
-// not talk to). Any other plugin it does not implement makes the route be
-// skipped, so a route never runs without a plugin that would change the answer.
-var noop = map[string]bool{
-	"prometheus": true, "datadog": true, "zipkin": true, "opentelemetry": true, "skywalking": true,
-	"http-logger": true, "tcp-logger": true, "udp-logger": true, "kafka-logger": true, "rocketmq-logger": true,
-	"file-logger": true, "syslog": true, "loki-logger": true, "elasticsearch-logger": true, "clickhouse-logger": true,
-	"splunk-hec-logging": true, "skywalking-logger": true, "google-cloud-logging": true, "sls-logger": true,
-	"loggly": true, "tencent-cloud-cls": true, "lago": true,
-}
+// noop are the APISIX plugins this node accepts and has nothing to do for
+// (apisix.ObservingPlugins: they observe traffic without changing it). Any
+// other plugin it does not implement makes the route be skipped.
+var noop = apisix.ObservingPlugins
 
 // AuthPlugins are the plugins whose consumer-side config is a credential,
 // not a plugin to run.
