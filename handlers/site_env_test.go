@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/gofiber/fiber/v3"
 	"gorm.io/gorm"
 
 	"devportal/gateway"
@@ -76,21 +77,26 @@ type siteEnv struct {
 func newSiteEnv(t *testing.T, db *gorm.DB, site handlers.SiteConfig) *siteEnv {
 	t.Helper()
 	w := portaltest.New(t, db, member)
-	sqlDB, err := db.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := handlers.New(handlers.Config{
-		Gateway: w.Gateway, Accounts: w.Accounts, Orgs: w.Orgs, Apps: w.Apps, Catalog: w.Catalog,
-		Subscriptions: w.Subs, Audit: audit.New(db), Signup: w.Signup, State: gatewaystate.New(db, w.Apps),
-		PingDB: sqlDB.PingContext, Site: site,
-	})
 	up := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		rw.Header().Set("X-Upstream", "yes")
 		fmt.Fprintf(rw, "upstream %s %s key=%s", r.Method, r.URL.Path, r.Header.Get("apikey"))
 	}))
 	t.Cleanup(up.Close)
-	return &siteEnv{webEnv: &webEnv{World: w, app: app}, up: up}
+	return &siteEnv{webEnv: &webEnv{World: w, app: newSiteApp(t, w, db, site)}, up: up}
+}
+
+// newSiteApp is the site on the World's domain with site as its configuration.
+func newSiteApp(t *testing.T, w *portaltest.World, db *gorm.DB, site handlers.SiteConfig) *fiber.App {
+	t.Helper()
+	sqlDB, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return handlers.New(handlers.Config{
+		Gateway: w.Gateway, Accounts: w.Accounts, Orgs: w.Orgs, Apps: w.Apps, Catalog: w.Catalog,
+		Subscriptions: w.Subs, Audit: audit.New(db), Signup: w.Signup, State: gatewaystate.New(db, w.Apps),
+		PingDB: sqlDB.PingContext, Site: site,
+	})
 }
 
 func (e *siteEnv) upPort() int { return e.up.Listener.Addr().(*net.TCPAddr).Port }
