@@ -244,3 +244,25 @@ func TestSiteOIDCSignIn(t *testing.T) {
 		t.Fatalf("unconfigured github: %d", resp.StatusCode)
 	}
 }
+
+// Try-it and sign-up are limited per client address: past the limit, 429.
+func TestSiteOpenFormsAreLimited(t *testing.T) {
+	e := newSiteEnv(t, dbtest.SQLite(t), handlers.SiteConfig{GatewayURL: "http://127.0.0.1:1"})
+	api := e.newAPI(t, "Widgets", "/widgets", "none", "", nil, true)
+	b := e.browser(t)
+	b.get("/")
+	status := 0
+	for i := 0; i < 61 && status != http.StatusTooManyRequests; i++ {
+		status = b.post("/apis/"+api.ID+"/try", url.Values{"method": {"GET"}, "path": {"/elsewhere"}}).Status
+	}
+	if status != http.StatusTooManyRequests {
+		t.Fatalf("try-it after 61 calls: %d", status)
+	}
+	status = 0
+	for i := 0; i < 21 && status != http.StatusTooManyRequests; i++ {
+		status = b.post("/signup", url.Values{"email": {"bad"}}).Status
+	}
+	if status != http.StatusTooManyRequests {
+		t.Fatalf("sign-up after 21 attempts: %d", status)
+	}
+}

@@ -278,3 +278,20 @@ func TestSiteAppsNeedSignInAndCSRF(t *testing.T) {
 type goquerySelection = goquery.Selection
 
 var listingAll = listing.Options{Limit: 100}
+
+// An API whose service was deleted on the gateway stays listed, marked
+// unavailable, on the catalog and its page.
+func TestSiteUnavailableAPIIsMarked(t *testing.T) {
+	e := newSiteEnv(t, dbtest.SQLite(t), handlers.SiteConfig{})
+	api := e.newAPI(t, "Gone", "/gone", catalog.AuthNone, "", nil, true)
+	if err := e.Gateway.DeleteService(e.Ctx, e.Group.ID, api.ServiceID); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser(t)
+	if p := b.get("/").must(t, http.StatusOK); !strings.Contains(p.TestID("api-card").Text(), "Unavailable") {
+		t.Fatalf("catalog card: %q", p.TestID("api-card").Text())
+	}
+	if p := b.get("/apis/" + api.ID).must(t, http.StatusOK); p.TestID("unavailable").Length() != 1 {
+		t.Fatal("the API page does not say it is unavailable")
+	}
+}
