@@ -291,7 +291,7 @@ func TestSiteUnavailableAPIIsMarked(t *testing.T) {
 	if p := b.get("/").must(t, http.StatusOK); !strings.Contains(p.TestID("api-card").Text(), "Unavailable") {
 		t.Fatalf("catalog card: %q", p.TestID("api-card").Text())
 	}
-	if p := b.get("/apis/" + api.ID).must(t, http.StatusOK); p.TestID("unavailable").Length() != 1 {
+	if p := b.get("/apis/"+api.ID).must(t, http.StatusOK); p.TestID("unavailable").Length() != 1 {
 		t.Fatal("the API page does not say it is unavailable")
 	}
 }
