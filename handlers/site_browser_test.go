@@ -187,6 +187,10 @@ func TestSiteBrowserJourney(t *testing.T) {
 	if status := text(`[data-testid="tryit-status"]`); status != "200" {
 		t.Fatalf("try-it status %q", status)
 	}
+	// With JavaScript the answer replaced the try-it section in place.
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); strings.HasSuffix(strings.TrimSuffix(loc, "#try"), "/try") {
+		t.Errorf("try-it reloaded the page (%s): the script did not enhance it", loc)
+	}
 
 	// Rotate with no grace: the new key shown once works, the old one stops.
 	run("rotate",
@@ -205,6 +209,14 @@ func TestSiteBrowserJourney(t *testing.T) {
 	// The application page (two keys listed, the subscription approved).
 	run("application page", chromedp.Navigate(base+appHref), chromedp.WaitVisible(byTest("keys")))
 	shot("application")
+	// The same page on a phone-sized screen.
+	run("phone", chromedp.EmulateViewport(390, 844), chromedp.Reload(), chromedp.WaitVisible(byTest("keys")))
+	shot("application-phone")
+	if w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); err != nil || w > 390 {
+		wide, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 391).slice(0,5).map(e => e.tagName + '.' + e.className).join(' ')`))
+		t.Errorf("the application page is %d px wide on a 390 px screen (%v): %s", w, err, wide)
+	}
+	run("desktop", chromedp.EmulateViewport(1280, 900), chromedp.Reload(), chromedp.WaitVisible(byTest("keys")))
 
 	// Cancel: confirmation, then 403 for this API.
 	run("cancel",

@@ -24,4 +24,21 @@
       if (el) navigator.clipboard.writeText(el.textContent.trim()).then(function () { copy.textContent = "Copied"; });
     }
   });
+  // Try-it: send the form in the background and replace only its section
+  // (without JavaScript the form posts and the whole page comes back).
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.matches || !form.matches("[data-try-form]") || !window.fetch || !window.DOMParser) return;
+    e.preventDefault();
+    var btn = form.querySelector("button[type=submit]");
+    if (btn) { btn.disabled = true; btn.textContent = "Sending…"; }
+    fetch(form.action, { method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin" })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        var next = new DOMParser().parseFromString(html, "text/html").getElementById("try");
+        var cur = document.getElementById("try");
+        if (next && cur) cur.replaceWith(next); else form.submit();
+      })
+      .catch(function () { form.submit(); });
+  });
 })();
