@@ -123,9 +123,15 @@ func TestSiteBrowserJourney(t *testing.T) {
 
 	// Sign up.
 	email := dbtest.Name("ada") + "@example.com"
-	run("sign up",
+	run("sign up with a short password",
 		chromedp.Navigate(base+"/signup"),
 		chromedp.SendKeys(chromedp.CSS(`#f-email`), email),
+		chromedp.SendKeys(chromedp.CSS(`#f-password`), "short"),
+		chromedp.Click(byTest("signup-submit")),
+		chromedp.WaitVisible(byTest("error-password")),
+	)
+	shot("signup-error")
+	run("sign up",
 		chromedp.SendKeys(chromedp.CSS(`#f-name`), "Ada Lovelace"),
 		chromedp.SendKeys(chromedp.CSS(`#f-password`), "analytical-engine-1"),
 		chromedp.Click(byTest("signup-submit")),

@@ -76,7 +76,7 @@ func Signup(p SignupProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = components.Field(components.FieldProps{Label: "Password", Name: "password", Type: "password", Required: true, Autocomplete: "new-password", Error: p.Errors["password"], Help: "At least 8 characters."}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = components.Field(components.FieldProps{Label: "Password", Name: "password", Type: "password", Required: true, Autocomplete: "new-password", Error: p.Errors["password"], Help: "At least 8 characters, with letters and at least one digit or symbol."}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
