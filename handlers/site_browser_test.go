@@ -16,6 +16,7 @@ import (
 	"devportal/handlers"
 	"devportal/internal/dbtest"
 	"devportal/portal/catalog"
+	"devportal/portal/orgs"
 	"devportal/portal/subscriptions"
 )
 
@@ -232,4 +233,30 @@ func TestSiteBrowserJourney(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-status="cancelled"]`)),
 	)
 	node.await(t, "/orders", newKey, 403, "")
+
+	// A second organization, which Ada administers: the header's switcher,
+	// then its members page with an invitation.
+	acme, err := e.Orgs.Create(e.Ctx, e.Admin, dbtest.Name("Acme Robotics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Orgs.AddDeveloper(e.Ctx, e.Admin, acme.ID, orgs.DeveloperInput{Email: email, Role: orgs.RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	run("switch organization",
+		chromedp.Navigate(base+"/apps"),
+		chromedp.WaitVisible(byTest("org-switch")),
+		chromedp.SetValue(chromedp.CSS(`#org-switch`), acme.ID),
+		chromedp.Click(chromedp.CSS(`[data-testid="org-switch"] button`)),
+		chromedp.WaitVisible(byTest("apps-empty")),
+		chromedp.Click(byTest("members-link")),
+		chromedp.WaitVisible(byTest("invite-form")),
+		chromedp.SendKeys(chromedp.CSS(`#f-email`), "grace@example.com"),
+		chromedp.Click(byTest("invite")),
+		chromedp.WaitVisible(byTest("invitations")),
+	)
+	if org := text(`[data-testid="members"]`); !strings.Contains(org, email) {
+		t.Fatalf("members: %q", org)
+	}
+	shot("members")
 }
