@@ -266,3 +266,35 @@ func TestSiteOpenFormsAreLimited(t *testing.T) {
 		t.Fatalf("sign-up after 21 attempts: %d", status)
 	}
 }
+
+// GitHub, when configured: its button, and /auth/github sends the browser
+// to GitHub with our callback and a state kept in the session. An OIDC
+// issuer that does not answer is a 503 page, not a 500.
+func TestSiteGitHubAndUnreachableIssuer(t *testing.T) {
+	e := newSiteEnv(t, dbtest.SQLite(t), handlers.SiteConfig{BaseURL: "https://portal.example",
+		GitHub: handlers.OAuthProvider{ClientID: "gh-client", ClientSecret: "gh-secret"},
+		OIDC:   handlers.OAuthProvider{Issuer: "http://127.0.0.1:1/realms/x", ClientID: "c", ClientSecret: "s"}})
+	b := e.browser(t)
+	for _, path := range []string{"/login", "/signup"} {
+		p := b.get(path).must(t, http.StatusOK)
+		if p.TestID("provider-github").Text() != "Sign in with GitHub" || p.TestID("provider-oidc").Length() != 1 {
+			t.Errorf("%s: provider buttons %q", path, p.TestID("providers").Text())
+		}
+	}
+	p := b.get("/auth/github").must(t, http.StatusSeeOther)
+	u, err := url.Parse(p.Location)
+	if err != nil || u.Host != "github.com" {
+		t.Fatalf("to %q", p.Location)
+	}
+	q := u.Query()
+	if q.Get("client_id") != "gh-client" || q.Get("redirect_uri") != "https://portal.example/auth/github/callback" || len(q.Get("state")) < 20 {
+		t.Fatalf("authorize URL %q", p.Location)
+	}
+	// The state comes back wrong: refused.
+	p = b.get("/auth/github/callback?state=wrong&code=x").must(t, http.StatusSeeOther)
+	if p.Location != "/login" {
+		t.Fatalf("wrong state: to %q", p.Location)
+	}
+	b.get("/auth/oidc").must(t, http.StatusServiceUnavailable)
+	b.get("/auth/nope").must(t, http.StatusNotFound)
+}
