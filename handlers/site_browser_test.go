@@ -183,6 +183,8 @@ func TestSiteBrowserJourney(t *testing.T) {
 	}
 	node.await(t, "/orders", key, 200, "")
 	run("approved", chromedp.Navigate(base+appHref), chromedp.WaitVisible(chromedp.CSS(`tr[data-status="approved"]`)))
+	run("applications", chromedp.Navigate(base+"/apps"), chromedp.WaitVisible(byTest("apps")))
+	shot("apps")
 
 	// Try-it from the API page, with the key pasted, through the real node.
 	run("try it",

@@ -187,7 +187,7 @@ func Apps(p AppsProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = components.Field(components.FieldProps{Label: "Name", Name: "name", Value: p.Name, Required: true, Error: p.Errors["name"], Placeholder: "mobile-app"}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = components.Field(components.FieldProps{Label: "Name", Name: "name", Value: p.Name, Required: true, Error: p.Errors["name"], Placeholder: "e.g. mobile-app"}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
