@@ -3,8 +3,6 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -19,17 +17,7 @@ import (
 
 var member *etcdtest.Member
 
-func TestMain(m *testing.M) {
-	var err error
-	member, err = etcdtest.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	member.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { etcdtest.Main(m, &member) }
 
 // fixture is a control core on a fresh database, with a group of its own.
 type fixture struct {

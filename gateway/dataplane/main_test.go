@@ -1,8 +1,6 @@
 package dataplane
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
 	"devportal/internal/etcdtest"
@@ -11,14 +9,4 @@ import (
 // etcd is the package's shared embedded etcd member; tests keep apart by prefix.
 var etcd *etcdtest.Member
 
-func TestMain(m *testing.M) {
-	var err error
-	etcd, err = etcdtest.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "etcd:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	etcd.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { etcdtest.Main(m, &etcd) }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -16,16 +15,7 @@ import (
 
 var member *etcdtest.Member
 
-func TestMain(m *testing.M) {
-	var err error
-	if member, err = etcdtest.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	member.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { etcdtest.Main(m, &member) }
 
 func always([]byte) bool { return true }
 

@@ -86,3 +86,17 @@ func freeAddr() string {
 	defer l.Close()
 	return l.Addr().String()
 }
+
+// Main is a package's TestMain: it starts one member into *into, runs the
+// tests, closes the member and exits with the tests' code.
+func Main(m *testing.M, into **Member) {
+	mem, err := Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "etcdtest:", err)
+		os.Exit(1)
+	}
+	*into = mem
+	code := m.Run()
+	mem.Close()
+	os.Exit(code)
+}

@@ -3,8 +3,6 @@ package catalog_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -22,16 +20,7 @@ import (
 
 var member *etcdtest.Member
 
-func TestMain(m *testing.M) {
-	var err error
-	if member, err = etcdtest.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	member.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { etcdtest.Main(m, &member) }
 
 const petstore = `openapi: 3.0.3
 info:

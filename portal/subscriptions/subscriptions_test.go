@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -27,16 +26,7 @@ import (
 
 var member *etcdtest.Member
 
-func TestMain(m *testing.M) {
-	var err error
-	if member, err = etcdtest.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	member.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { etcdtest.Main(m, &member) }
 
 func each(t *testing.T, f func(t *testing.T, w *portaltest.World)) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) { f(t, portaltest.New(t, db, member)) })
