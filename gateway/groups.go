@@ -101,10 +101,10 @@ func prefixesOverlap(a, b string) bool {
 func (s *Service) ListGroups(ctx context.Context, o ListOptions) (Page[Group], error) {
 	q := s.db.WithContext(ctx).Model(&models.GatewayGroup{})
 	if o.Search != "" {
-		q = q.Where("LOWER(name) LIKE ?", likePattern(o.Search))
+		q = q.Where("LOWER(name) LIKE ?", listing.Like(o.Search))
 	}
 	var rows []models.GatewayGroup
-	total, err := paginate(q, o, "name", &rows)
+	total, err := listing.Paginate(q, o, "name", &rows)
 	if err != nil {
 		return Page[Group]{}, err
 	}
@@ -145,10 +145,4 @@ func (s *Service) client(g models.GatewayGroup) (*clientv3.Client, error) {
 func toGroup(r models.GatewayGroup) Group {
 	return Group{ID: r.ID, Name: r.Name, Description: r.Description, Prefix: r.Prefix,
 		EtcdEndpoints: r.EtcdEndpoints.V, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
-}
-
-func likePattern(search string) string { return listing.Like(search) }
-
-func paginate(q *gorm.DB, o ListOptions, order string, dest any) (int64, error) {
-	return listing.Paginate(q, o, order, dest)
 }

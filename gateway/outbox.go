@@ -103,6 +103,10 @@ func (s *Service) PendingOutbox(ctx context.Context) (int64, error) {
 }
 
 func (s *Service) drainGroup(ctx context.Context, groupID string) (int, error) {
+	g, groupErr := s.group(ctx, s.db, groupID)
+	if groupErr != nil && !errors.Is(groupErr, apperr.ErrNotFound) {
+		return 0, groupErr
+	}
 	applied := 0
 	for {
 		var rows []models.OutboxEntry
@@ -111,13 +115,9 @@ func (s *Service) drainGroup(ctx context.Context, groupID string) (int, error) {
 		if err != nil || len(rows) == 0 {
 			return applied, err
 		}
-		g, err := s.group(ctx, s.db, groupID)
-		if errors.Is(err, apperr.ErrNotFound) {
+		if groupErr != nil {
 			// The group is gone: nothing left to change there.
 			return applied, s.markApplied(ctx, rows)
-		}
-		if err != nil {
-			return applied, err
 		}
 		n, err := s.applyEntries(ctx, g, rows)
 		applied += n

@@ -13,6 +13,7 @@ import (
 	"devportal/gateway/apisix"
 	"devportal/internal/apperr"
 	"devportal/internal/ids"
+	"devportal/internal/listing"
 	"devportal/models"
 )
 
@@ -125,10 +126,10 @@ func templatesUsingPlugin(tx *gorm.DB, pluginTemplateID string) ([]string, error
 func (s *Service) ListPluginTemplates(ctx context.Context, o ListOptions) (Page[PluginTemplate], error) {
 	q := s.db.WithContext(ctx).Model(&models.PluginTemplate{})
 	if o.Search != "" {
-		q = q.Where("LOWER(name) LIKE ?", likePattern(o.Search))
+		q = q.Where("LOWER(name) LIKE ?", listing.Like(o.Search))
 	}
 	var rows []models.PluginTemplate
-	total, err := paginate(q, o, "name", &rows)
+	total, err := listing.Paginate(q, o, "name", &rows)
 	if err != nil {
 		return Page[PluginTemplate]{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"devportal/internal/apperr"
+	"devportal/internal/listing"
 	"devportal/models"
 )
 
@@ -15,10 +16,10 @@ func (s *Service) ListServices(ctx context.Context, groupID string, o ListOption
 	}
 	q := s.db.WithContext(ctx).Model(&models.PublishedService{}).Where("group_id = ?", g.ID)
 	if o.Search != "" {
-		q = q.Where("LOWER(name) LIKE ? OR LOWER(service_id) LIKE ?", likePattern(o.Search), likePattern(o.Search))
+		q = q.Where("LOWER(name) LIKE ? OR LOWER(service_id) LIKE ?", listing.Like(o.Search), listing.Like(o.Search))
 	}
 	var rows []models.PublishedService
-	total, err := paginate(q, o, "name, service_id", &rows)
+	total, err := listing.Paginate(q, o, "name, service_id", &rows)
 	if err != nil {
 		return Page[PublishedService]{}, err
 	}
@@ -46,7 +47,7 @@ func (s *Service) History(ctx context.Context, groupID, serviceID string, o List
 	}
 	q := s.db.WithContext(ctx).Model(&models.ServiceHistory{}).Where("group_id = ? AND service_id = ?", g.ID, serviceID)
 	var rows []models.ServiceHistory
-	total, err := paginate(q, o, "created_at DESC, id DESC", &rows)
+	total, err := listing.Paginate(q, o, "created_at DESC, id DESC", &rows)
 	if err != nil {
 		return Page[HistoryEntry]{}, err
 	}

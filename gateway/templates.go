@@ -9,6 +9,7 @@ import (
 
 	"devportal/internal/apperr"
 	"devportal/internal/ids"
+	"devportal/internal/listing"
 	"devportal/models"
 )
 
@@ -67,10 +68,10 @@ func (s *Service) DeleteTemplate(ctx context.Context, id string) error {
 func (s *Service) ListTemplates(ctx context.Context, o ListOptions) (Page[ServiceTemplate], error) {
 	q := s.db.WithContext(ctx).Model(&models.ServiceTemplate{})
 	if o.Search != "" {
-		q = q.Where("LOWER(name) LIKE ?", likePattern(o.Search))
+		q = q.Where("LOWER(name) LIKE ?", listing.Like(o.Search))
 	}
 	var rows []models.ServiceTemplate
-	total, err := paginate(q, o, "name, id", &rows)
+	total, err := listing.Paginate(q, o, "name, id", &rows)
 	if err != nil {
 		return Page[ServiceTemplate]{}, err
 	}

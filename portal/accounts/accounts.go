@@ -5,10 +5,8 @@ package accounts
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -21,6 +19,7 @@ import (
 	"devportal/internal/apperr"
 	"devportal/internal/ids"
 	"devportal/models"
+	"devportal/portal/secrets"
 )
 
 // ErrInvalidToken is returned for a missing, unknown or orphaned API token.
@@ -240,11 +239,8 @@ var dummyHash = func() string {
 	return string(h)
 }()
 
-// HashToken is how tokens are stored: hex SHA-256.
-func HashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
+// HashToken is how tokens are stored: hex SHA-256, as API keys are.
+func HashToken(token string) string { return secrets.HashKey(token) }
 
 // NewToken generates an API token: "dpt_" and 32 random bytes, base64url.
 func NewToken() string { return "dpt_" + randomString(32) }

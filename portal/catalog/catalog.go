@@ -303,7 +303,7 @@ func (s *Service) Document(ctx context.Context, id string, publishedOnly bool) (
 
 // List lists APIs by name.
 func (s *Service) List(ctx context.Context, f Filter, o listing.Options) (listing.Page[API], error) {
-	q := s.db.WithContext(ctx).Model(&models.PortalAPI{}).Omit("open_api")
+	q := s.db.WithContext(ctx).Model(&models.PortalAPI{})
 	if f.PublishedOnly {
 		q = q.Where("published = ?", true)
 	}

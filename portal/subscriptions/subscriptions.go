@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -193,7 +194,7 @@ func (s *Service) transition(ctx context.Context, actor portal.Actor, id, verb, 
 				return apperr.NotFound("subscription", id)
 			}
 		}
-		if !contains(from, sub.Status) {
+		if !slices.Contains(from, sub.Status) {
 			return apperr.Conflict("the subscription is %s; only a %s subscription can be %s", sub.Status, strings.Join(from, " or "), pastTense(verb))
 		}
 		now := s.now()
@@ -258,7 +259,7 @@ func (s *Service) Get(ctx context.Context, actor portal.Actor, id string) (Subsc
 // List lists subscriptions, newest first. A developer sees only an
 // organization of theirs and must name it (or an application of it).
 func (s *Service) List(ctx context.Context, actor portal.Actor, f Filter, o listing.Options) (listing.Page[Subscription], error) {
-	if f.Status != "" && !contains([]string{Pending, Approved, Rejected, Revoked, Cancelled}, f.Status) {
+	if f.Status != "" && !slices.Contains([]string{Pending, Approved, Rejected, Revoked, Cancelled}, f.Status) {
 		return listing.Page[Subscription]{}, apperr.Invalid("status", "must be pending, approved, rejected, revoked or cancelled")
 	}
 	if !actor.IsAdmin {
@@ -342,15 +343,6 @@ func (s *Service) scan(rows interface {
 		out = append(out, x)
 	}
 	return out, rows.Err()
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func pastTense(verb string) string {
