@@ -36,5 +36,9 @@ check-generated: generate
 		(git status --short -- docs views; git --no-pager diff --stat -- docs views; \
 		 echo "generated code is stale: run make generate and commit"; exit 1)
 
+## bench: data plane vs nginx, churn, propagation and portal-at-scale benchmarks (BENCHMARKS.md)
+bench:
+	./scripts/bench/all.sh
+
 fmt:
 	gofmt -l -w $$(git ls-files '*.go' | grep -v '_templ.go$$')
