@@ -1,0 +1,48 @@
+package config
+
+import (
+	"fmt"
+	"testing"
+)
+
+// bigWhitelistRoute is a route as the control core writes it for an API with
+// n approved subscriptions: key-auth, a consumer-restriction whitelist of n
+// names and limit-count.
+func bigWhitelistRoute(id string, n, extra int) Event {
+	names := make([]string, 0, n+1)
+	for i := 0; i < n; i++ {
+		names = append(names, fmt.Sprintf("app_%d", i))
+	}
+	if extra >= 0 {
+		names = append(names, fmt.Sprintf("app_x%d", extra))
+	}
+	return put("routes/"+id, map[string]any{"id": id, "uri": "/big" + id + "/*", "service_id": "s1",
+		"labels": map[string]any{"managed_by": "devportal"},
+		"plugins": map[string]any{
+			"key-auth":             map[string]any{"hide_credentials": true},
+			"consumer-restriction": map[string]any{"type": "consumer_name", "whitelist": names},
+			"limit-count": map[string]any{"count": 1000, "time_window": 60, "key_type": "var", "key": "consumer_name",
+				"rejected_code": 429, "policy": "local"},
+		}})
+}
+
+// One subscription approved or revoked on an API whose route whitelists
+// 100,000 consumers: the route's value is re-read whole.
+func BenchmarkApplyWhitelistChangeAt100k(b *testing.B) {
+	kr := keyring(b)
+	s := Apply(emptySnapshot(), []Event{
+		put("services/s1", map[string]any{"id": "s1", "upstream": map[string]any{"nodes": []any{map[string]any{"host": "127.0.0.1", "port": 1980, "weight": 1}}}}),
+		bigWhitelistRoute("big", 100000, -1),
+	}, prefix, kr, quiet)
+	evs := []Event{bigWhitelistRoute("big", 100000, 1), bigWhitelistRoute("big", 100000, -1)}
+	b.SetBytes(int64(len(evs[0].Value)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s = Apply(s, evs[i%2:i%2+1], prefix, kr, quiet)
+	}
+	b.StopTimer()
+	if rt, ok := s.Route("big"); !ok || !rt.Plugins.Restriction.Allows("app_99999") {
+		b.Fatal("whitelist not applied")
+	}
+}
