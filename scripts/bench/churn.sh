@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Data plane churn benchmark (docs/bench/dataplane-churn.md): a node with ROUTES
+# routes and CONSUMERS consumers (the control core's JSON, in the embedded etcd)
+# serving RATE requests/s of random valid keys over all routes, without changes
+# (steady) and while routes change ROUTE_RATE/s and consumers CONSUMER_RATE/s
+# (churn), ROUNDS interleaved rounds of DUR seconds each. Also the node's start
+# time, RSS and Go heap at that size. Prints a markdown table; raw JSON lines in
+# bench-results/churn-<time>/.
+#
+# Environment (defaults): ROUTES=10000 CONSUMERS=100000 BIG=10 WHITELIST=20
+# RATE=2000 DUR=20 WARMUP=2 ROUNDS=3 ROUTE_RATE=20 CONSUMER_RATE=10 BIG_EVERY=4.
+# GATEWAY_BIN runs a node binary built elsewhere (e.g. of an older commit) instead
+# of building cmd/gateway from the working tree.
+# Quick run: ROUTES=500 CONSUMERS=3000 BIG=2 RATE=500 DUR=3 ROUNDS=1 ./scripts/bench/churn.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+ROUTES=${ROUTES:-10000} CONSUMERS=${CONSUMERS:-100000} BIG=${BIG:-10} WHITELIST=${WHITELIST:-20}
+RATE=${RATE:-2000} DUR=${DUR:-20} WARMUP=${WARMUP:-2} ROUNDS=${ROUNDS:-3}
+ROUTE_RATE=${ROUTE_RATE:-20} CONSUMER_RATE=${CONSUMER_RATE:-10} BIG_EVERY=${BIG_EVERY:-4}
+ETCD=http://127.0.0.1:23890 NODE=127.0.0.1:19180 METRICS=127.0.0.1:19191 UPSTREAM=127.0.0.1:18181
+LOCK=/tmp/devportal-bench.lock
+
+out=bench-results/churn-$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$out"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Binaries of our own, so that another engineer's `make build` cannot swap them mid-run.
+gateway=${GATEWAY_BIN:-$work/gateway}
+[ -n "${GATEWAY_BIN:-}" ] || go build -o "$gateway" ./cmd/gateway
+cb=$work/churnbench
+go build -o "$cb" ./scripts/bench/cmd/churnbench
+git rev-parse HEAD >"$out/commit"
+git status --short >>"$out/commit"
+sizes=(-routes "$ROUTES" -consumers "$CONSUMERS" -big "$BIG" -whitelist "$WHITELIST" -upstream "$UPSTREAM")
+
+# etcd, the churn writer and the upstream share CPU 1 with the load generator;
+# the node has CPU 0 to itself.
+taskset -c 1 "$cb" etcd -dir "$work/etcd" -client-url $ETCD -peer-url http://127.0.0.1:23900 >"$out/etcd.log" 2>&1 &
+pids+=($!)
+taskset -c 1 "$cb" upstream -listen $UPSTREAM >"$out/upstream.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q ready "$out/etcd.log" && break; sleep 0.2; done
+echo "seeding $ROUTES routes, $CONSUMERS consumers ..."
+taskset -c 1 "$cb" seed -etcd $ETCD "${sizes[@]}" | tee "$out/seed.json"
+
+args=(--etcd $ETCD --prefix /apisix --listen $NODE --metrics-listen $METRICS --log-level warn)
+measure() {
+	# Start time, memory, then the interleaved windows, all under the lock.
+	GOMAXPROCS=1 taskset -c 0 "$gateway" "${args[@]}" 2>"$out/node.log" &
+	node=$!
+	pids+=("$node")
+	taskset -c 1 "$cb" ready -pid "$node" -node $NODE -metrics $METRICS "${sizes[@]}" | tee "$out/start.json"
+	for r in $(seq "$ROUNDS"); do
+		for mode in steady churn; do
+			taskset -c 1 "$cb" window -mode $mode -pid "$node" -node $NODE -metrics $METRICS -etcd $ETCD \
+				-rate "$RATE" -dur "${DUR}s" -warmup "${WARMUP}s" -route-rate "$ROUTE_RATE" -consumer-rate "$CONSUMER_RATE" \
+				-big-every "$BIG_EVERY" -seed "$r" "${sizes[@]}" | tee -a "$out/windows.jsonl"
+		done
+	done
+	kill "$node"
+}
+echo "measuring (waiting for $LOCK) ..."
+exec 9>"$LOCK"
+flock 9
+measure
+flock -u 9
+
+python3 - "$out" "$ROUTES" "$CONSUMERS" "$RATE" "$ROUTE_RATE" "$CONSUMER_RATE" "$BIG_EVERY" <<'PY' | tee "$out/summary.md"
+import json, statistics, sys
+out, routes, consumers, rate, rr, cr, big = sys.argv[1:]
+w = [json.loads(l) for l in open(out + "/windows.jsonl")]
+s = json.load(open(out + "/start.json"))
+st = [x for x in w if x["mode"] == "steady"]
+ch = [x for x in w if x["mode"] == "churn"]
+def f(xs, k, scale=1.0, fmt="{:.2f}"):
+    v = [x[k] * scale for x in xs]
+    return (fmt + " (" + fmt + "–" + fmt + ")").format(statistics.median(v), min(v), max(v))
+print(f"\n### Churn: {routes} routes, {consumers} consumers, {rate} req/s, {rr} route + {cr} consumer changes/s (every {big}th route change on a big whitelist)\n")
+print("| window | rounds | p50 ms | p99 ms | p99.9 ms | max ms | node CPU % | non-200 | GCs |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+for name, xs in (("steady", st), ("churn", ch)):
+    cpu = [100 * x["node_cpu_seconds"] / x["seconds"] for x in xs]
+    print(f"| {name} | {len(xs)} | {f(xs,'p50_ms')} | {f(xs,'p99_ms')} | {f(xs,'p999_ms')} | {f(xs,'max_ms')} | "
+          f"{statistics.median(cpu):.1f} ({min(cpu):.1f}–{max(cpu):.1f}) | {sum(x['non_200']+x['errors'] for x in xs)} | {f(xs,'gcs',fmt='{:.0f}')} |")
+ratios = [c["p99_ms"] / s_["p99_ms"] for s_, c in zip(st, ch)]
+per = []
+for s_, c in zip(st, ch):
+    n = c["churn"]["route_changes"] + c["churn"]["consumer_changes"]
+    if n:
+        per.append(1000 * (c["node_cpu_seconds"] / c["seconds"] - s_["node_cpu_seconds"] / s_["seconds"]) * c["seconds"] / n)
+changes = [c["churn"]["route_changes"] + c["churn"]["consumer_changes"] for c in ch]
+print()
+print(f"- churn p99 / steady p99 (per round): {', '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f} (goal ≤ 1.5)")
+if per:
+    print(f"- node CPU per change (churn CPU − steady CPU, over changes applied): median {statistics.median(per):.2f} ms "
+          f"({min(per):.2f}–{max(per):.2f}); changes per window {min(changes)}–{max(changes)}, "
+          f"of which on big whitelists {min(c['churn']['big_route_changes'] for c in ch)}–{max(c['churn']['big_route_changes'] for c in ch)} (goal < 1 ms)")
+mb = lambda b: b / (1 << 20)
+print(f"- start to first 200 with the last consumer's key: {s['start_seconds']:.2f} s ({s['start_cpu_seconds']:.2f} s CPU)")
+print(f"- after start: VmRSS {mb(s['rss_bytes']):.0f} MiB, VmHWM {mb(s['hwm_bytes']):.0f} MiB, Go heap in use {mb(s['heap_inuse_bytes']):.0f} MiB; "
+      f"{s.get('settle', 3)} s later VmRSS {mb(s['rss_bytes_settled']):.0f} MiB, heap in use {mb(s['heap_inuse_bytes_settled']):.0f} MiB")
+last = w[-1]
+print(f"- after all windows: VmRSS {mb(last['rss_bytes']):.0f} MiB, VmHWM {mb(last['hwm_bytes']):.0f} MiB, heap in use {mb(last['heap_inuse_bytes']):.0f} MiB")
+PY
+echo "raw results: $out"

@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"devportal/internal/benchseed"
+)
+
+func runUpstream(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("upstream", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:18181", "listen address")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	srv := &fasthttp.Server{Handler: func(c *fasthttp.RequestCtx) { c.SetBodyString("ok\n") }}
+	go func() {
+		<-ctx.Done()
+		srv.Shutdown()
+	}()
+	fmt.Println("ready")
+	return srv.Serve(ln)
+}
+
+// runReady waits for the node to serve the full configuration: the first
+// 200 on route r0 (a big route) with the last consumer's key.
+func runReady(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("ready", flag.ContinueOnError)
+	pid := fs.Int("pid", 0, "node process id")
+	node := fs.String("node", "127.0.0.1:19180", "node address")
+	metrics := fs.String("metrics", "127.0.0.1:19191", "node metrics address")
+	timeout := fs.Duration("timeout", 5*time.Minute, "give up after")
+	settle := fs.Duration("settle", 3*time.Second, "wait before the second memory reading")
+	cfg := sizeFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	_, started, err := procStat(*pid)
+	if err != nil {
+		return err
+	}
+	c := &fasthttp.Client{}
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	req.SetRequestURI("http://" + *node + benchseed.Path(0))
+	req.Header.Set("apikey", benchseed.Key(cfg.Consumers-1))
+	deadline := time.Now().Add(*timeout)
+	for {
+		if err := c.DoTimeout(req, resp, time.Second); err == nil && resp.StatusCode() == 200 {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("no 200 from %s after %s (last status %d)", *node, *timeout, resp.StatusCode())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	up, err := uptime()
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"start_seconds": (up - started).Seconds()}
+	cpu, _, _ := procStat(*pid)
+	out["start_cpu_seconds"] = cpu.Seconds()
+	read := func(suffix string) error {
+		rss, hwm, err := procStatus(*pid)
+		if err != nil {
+			return err
+		}
+		out["rss_bytes"+suffix], out["hwm_bytes"+suffix] = rss, hwm
+		m, err := goMetrics(*metrics)
+		if err != nil {
+			return err
+		}
+		out["heap_inuse_bytes"+suffix], out["heap_alloc_bytes"+suffix], out["go_sys_bytes"+suffix] =
+			m["go_memstats_heap_inuse_bytes"], m["go_memstats_heap_alloc_bytes"], m["go_memstats_sys_bytes"]
+		return nil
+	}
+	if err := read(""); err != nil {
+		return err
+	}
+	time.Sleep(*settle)
+	if err := read("_settled"); err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(out)
+}
+
+// windowResult is one measured window.
+type windowResult struct {
+	Mode       string          `json:"mode"`
+	Rate       float64         `json:"rate"`
+	Seconds    float64         `json:"seconds"`
+	Requests   int             `json:"requests"`
+	Non200     int             `json:"non_200"`
+	Errors     int             `json:"errors"`
+	P50ms      float64         `json:"p50_ms"`
+	P90ms      float64         `json:"p90_ms"`
+	P99ms      float64         `json:"p99_ms"`
+	P999ms     float64         `json:"p999_ms"`
+	MaxMs      float64         `json:"max_ms"`
+	NodeCPUs   float64         `json:"node_cpu_seconds"`
+	Churn      benchseed.Stats `json:"churn"`
+	RSSBytes   int64           `json:"rss_bytes"`
+	HWMBytes   int64           `json:"hwm_bytes"`
+	GCs        float64         `json:"gcs"`
+	HeapInuseB float64         `json:"heap_inuse_bytes"`
+}
+
+func runWindow(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("window", flag.ContinueOnError)
+	mode := fs.String("mode", "steady", "steady or churn")
+	pid := fs.Int("pid", 0, "node process id (for its CPU time)")
+	node := fs.String("node", "127.0.0.1:19180", "node address")
+	metrics := fs.String("metrics", "127.0.0.1:19191", "node metrics address")
+	endpoint := fs.String("etcd", "http://127.0.0.1:23890", "etcd endpoint (churn mode)")
+	rate := fs.Float64("rate", 2000, "requests per second")
+	conns := fs.Int("conns", 64, "connections (requests in flight at most)")
+	dur := fs.Duration("dur", 20*time.Second, "measured duration")
+	warm := fs.Duration("warmup", 2*time.Second, "unmeasured time before it")
+	routeRate := fs.Float64("route-rate", 20, "route changes per second (churn mode)")
+	consumerRate := fs.Float64("consumer-rate", 10, "consumer changes per second (churn mode)")
+	bigEvery := fs.Int("big-every", 4, "every n-th route change is on a big route (0: never)")
+	seed := fs.Uint64("seed", 1, "random seed")
+	cfg := sizeFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *mode != "steady" && *mode != "churn" {
+		return fmt.Errorf("mode %q", *mode)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var w *benchseed.Writer
+	var wdone chan struct{}
+	if *mode == "churn" {
+		cli, err := client(*endpoint)
+		if err != nil {
+			return err
+		}
+		defer cli.Close()
+		w = &benchseed.Writer{Cli: cli, Cfg: *cfg, RouteRate: *routeRate, ConsumerRate: *consumerRate, BigEvery: *bigEvery, Seed: *seed}
+		wdone = make(chan struct{})
+		go func() { defer close(wdone); w.Run(ctx) }()
+	}
+
+	lg := newLoad(*node, *cfg, *conns, *seed)
+	total := *warm + *dur
+	start := time.Now()
+	measureAt := start.Add(*warm)
+	var cpu0 time.Duration
+	var ch0 benchseed.Stats
+	var gc0 float64
+	go func() {
+		time.Sleep(time.Until(measureAt))
+		cpu0, _, _ = procStat(*pid)
+		if w != nil {
+			ch0 = w.Stats()
+		}
+		if m, err := goMetrics(*metrics); err == nil {
+			gc0 = m["go_gc_duration_seconds_count"]
+		}
+	}()
+	lats, non200, errs := lg.run(ctx, *rate, start, measureAt, start.Add(total))
+	cpu1, _, err := procStat(*pid)
+	if err != nil {
+		return err
+	}
+	res := windowResult{Mode: *mode, Rate: *rate, Seconds: dur.Seconds(), Requests: len(lats), Non200: non200, Errors: errs,
+		NodeCPUs: (cpu1 - cpu0).Seconds()}
+	if w != nil {
+		s := w.Stats()
+		res.Churn = benchseed.Stats{RouteChanges: s.RouteChanges - ch0.RouteChanges, BigRouteChanges: s.BigRouteChanges - ch0.BigRouteChanges,
+			ConsumerChanges: s.ConsumerChanges - ch0.ConsumerChanges, Errors: s.Errors - ch0.Errors, Bytes: s.Bytes - ch0.Bytes}
+	}
+	cancel()
+	if wdone != nil {
+		<-wdone
+	}
+	if len(lats) == 0 {
+		return errors.New("no request measured")
+	}
+	slices.Sort(lats)
+	q := func(p float64) float64 {
+		return float64(lats[min(len(lats)-1, int(p*float64(len(lats))))]) / float64(time.Millisecond)
+	}
+	res.P50ms, res.P90ms, res.P99ms, res.P999ms = q(0.50), q(0.90), q(0.99), q(0.999)
+	res.MaxMs = float64(lats[len(lats)-1]) / float64(time.Millisecond)
+	res.RSSBytes, res.HWMBytes, _ = procStatus(*pid)
+	if m, err := goMetrics(*metrics); err == nil {
+		res.GCs = m["go_gc_duration_seconds_count"] - gc0
+		res.HeapInuseB = m["go_memstats_heap_inuse_bytes"]
+	}
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// load sends requests at a fixed rate, each to a random route with a random
+// key that route lets through, and times each from when it was due (so a
+// stalled node counts the wait of the requests queued behind it).
+type load struct {
+	client *fasthttp.HostClient
+	cfg    benchseed.Config
+	conns  int
+	seed   uint64
+}
+
+func newLoad(addr string, cfg benchseed.Config, conns int, seed uint64) *load {
+	return &load{client: &fasthttp.HostClient{Addr: addr, MaxConns: conns, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second},
+		cfg: cfg, conns: conns, seed: seed}
+}
+
+func (l *load) run(ctx context.Context, rate float64, start, measureAt, end time.Time) (lats []time.Duration, non200, errs int) {
+	jobs := make(chan time.Time, int(rate*10)+1024)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for k := 0; k < l.conns; k++ {
+		wg.Add(1)
+		go func(k int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(l.seed, uint64(k)))
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			var mine []time.Duration
+			var bad, failed int
+			for due := range jobs {
+				i := rng.IntN(l.cfg.Routes)
+				m := l.cfg.Member(i, rng.IntN(l.cfg.Members(i)))
+				req.Reset()
+				req.SetRequestURI("http://" + l.client.Addr + benchseed.Path(i))
+				req.Header.Set("apikey", benchseed.Key(m))
+				err := l.client.Do(req, resp)
+				lat := time.Since(due)
+				if due.Before(measureAt) {
+					continue
+				}
+				mine = append(mine, lat)
+				if err != nil {
+					failed++
+				} else if resp.StatusCode() != 200 {
+					bad++
+				}
+			}
+			mu.Lock()
+			lats = append(lats, mine...)
+			non200 += bad
+			errs += failed
+			mu.Unlock()
+		}(k)
+	}
+	interval := time.Duration(float64(time.Second) / rate)
+	next := start
+	for next.Before(end) && ctx.Err() == nil {
+		if d := time.Until(next); d > 0 {
+			time.Sleep(d)
+		}
+		// Send everything due now (the sleep may overshoot).
+		for now := time.Now(); !next.After(now) && next.Before(end); next = next.Add(interval) {
+			jobs <- next
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	return lats, non200, errs
+}
