@@ -52,7 +52,13 @@ func each(t *testing.T, f func(t *testing.T, fx *fixture)) {
 // dump reads every key under a prefix as decoded JSON.
 func (fx *fixture) dump(t *testing.T, prefix string) map[string]map[string]any {
 	t.Helper()
-	resp, err := fx.cli.Get(fx.ctx, prefix+"/", clientv3.WithPrefix())
+	return dumpFrom(t, fx.cli, prefix)
+}
+
+// dumpFrom reads every key under a prefix of a given cluster as decoded JSON.
+func dumpFrom(t *testing.T, cli *clientv3.Client, prefix string) map[string]map[string]any {
+	t.Helper()
+	resp, err := cli.Get(context.Background(), prefix+"/", clientv3.WithPrefix())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -48,38 +47,37 @@ func TestNodesOnlineThenOffline(t *testing.T) {
 	})
 }
 
-// A group on its own etcd cluster: while that cluster is down a publish fails
-// as unavailable and leaves nothing recorded; once it is back the same
-// publish goes through.
+// A group on its own etcd cluster: while that cluster is down a publish is
+// recorded and queued; once it is back the outbox writes it to that cluster,
+// never to the default one.
 func TestPublishWhileGroupEtcdIsDown(t *testing.T) {
 	own, err := etcdtest.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer own.Close()
-	fx := newFixture(t, dbtest.SQLite(t))
+	fx := newFixture(t, dbtest.SQLite(t), WithDirectTimeout(300*time.Millisecond))
 	g, err := fx.svc.CreateGroup(fx.ctx, GroupInput{Name: "own-cluster", Prefix: "/apisix", EtcdEndpoints: own.Endpoints()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tpl := mustTemplate(t, fx, httpSpec("outage", "/o"))
 	own.Stop()
-	ctx, cancel := context.WithTimeout(fx.ctx, 30*time.Second)
-	defer cancel()
-	_, err = fx.svc.Publish(ctx, tpl.ID, PublishInput{GatewayGroupID: g.ID, Version: "1"})
-	if !errors.Is(err, apperr.ErrUnavailable) {
-		t.Fatalf("publish with etcd down: %v", err)
+	queued, err := fx.svc.Publish(fx.ctx, tpl.ID, PublishInput{GatewayGroupID: g.ID, Version: "1"})
+	if err != nil || !queued.Pending {
+		t.Fatalf("publish with etcd down: %+v, %v; want recorded and pending", queued, err)
 	}
-	if page, _ := fx.svc.ListServices(fx.ctx, g.ID, ListOptions{}); page.Total != 0 {
-		t.Fatalf("a failed publish was recorded: %+v", page)
+	if page, _ := fx.svc.ListServices(fx.ctx, g.ID, ListOptions{}); page.Total != 1 {
+		t.Fatalf("the queued publish is not recorded: %+v", page)
 	}
 	if err := own.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	var p PublishedService
-	waitUntil(t, "publish after etcd restart", func() bool {
-		p, err = fx.svc.Publish(fx.ctx, tpl.ID, PublishInput{GatewayGroupID: g.ID, Version: "1"})
-		return err == nil
+	p := queued
+	waitUntil(t, "queued publish applied after etcd restart", func() bool {
+		fx.svc.DrainOutbox(fx.ctx)
+		n, _ := fx.svc.PendingOutbox(fx.ctx)
+		return n == 0
 	})
 	resp, err := own.Client(t).Get(fx.ctx, "/apisix/routes/"+p.Routes[0].ID)
 	if err != nil || len(resp.Kvs) != 1 {

@@ -25,6 +25,10 @@ const (
 	// OpWhitelistClear lets no consumer through any more (the API was
 	// deleted): key-auth stays, the whitelist holds only NobodyConsumer.
 	OpWhitelistClear OpKind = "whitelist.clear"
+	// OpServiceSync writes a published service as the database holds it when
+	// the op applies, and removes StaleKeys it no longer has: a publish, edit,
+	// rollback or delete made while the group's etcd was unreachable.
+	OpServiceSync OpKind = "service.sync"
 )
 
 // NobodyConsumer stands in an otherwise empty whitelist: APISIX's
@@ -58,6 +62,10 @@ type Op struct {
 	// KeyAuth and RateLimit are a route's policy (OpRoutePolicy).
 	KeyAuth   bool       `json:"key_auth,omitempty"`
 	RateLimit *RateLimit `json:"rate_limit,omitempty"`
+	// TemplateID and StaleKeys describe a service sync: the keys the service
+	// had in etcd before the change, deleted unless the service still has them.
+	TemplateID string   `json:"template_id,omitempty"`
+	StaleKeys  []string `json:"stale_keys,omitempty"`
 }
 
 // validate checks an op before it is recorded.
@@ -78,6 +86,9 @@ func (op Op) validate() error {
 		}
 	case OpWhitelistClear:
 		op.validTarget(&v)
+	case OpServiceSync:
+		v.Check(idPattern.MatchString(op.ServiceID), "service_id", "is not an APISIX ID")
+		v.Check(op.TemplateID != "", "template_id", "is required")
 	case OpWhitelistAdd, OpWhitelistRemove:
 		op.validTarget(&v)
 		v.Check(consumerName.MatchString(op.Username), "username", "must match ^[a-zA-Z0-9_\\-]+$")

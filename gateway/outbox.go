@@ -14,6 +14,9 @@ import (
 	"devportal/models"
 )
 
+// errUnreadable marks an outbox entry this version cannot decode.
+var errUnreadable = errors.New("unreadable outbox entry")
+
 // outboxBatch is how many entries of a group one etcd transaction applies.
 const outboxBatch = 256
 
@@ -140,7 +143,10 @@ func (s *Service) drainGroup(ctx context.Context, groupID string) (int, error) {
 func (s *Service) applyEntries(ctx context.Context, g models.GatewayGroup, rows []models.OutboxEntry) (int, error) {
 	done := 0
 	for done < len(rows) {
-		end, plan, err := s.planEntries(g, rows[done:])
+		end, plan, err := s.planEntries(ctx, g, rows[done:])
+		if err != nil && !errors.Is(err, errUnreadable) {
+			return done, err
+		}
 		if err != nil {
 			// A payload this version cannot read: skip it, loudly, rather than block the group.
 			s.log.Error("outbox: skipping an unreadable entry", "id", rows[done].ID, "err", err)
@@ -162,7 +168,7 @@ func (s *Service) applyEntries(ctx context.Context, g models.GatewayGroup, rows 
 }
 
 // planEntries builds one transaction from the longest run of rows it can hold.
-func (s *Service) planEntries(g models.GatewayGroup, rows []models.OutboxEntry) (int, etcdstore.Plan, error) {
+func (s *Service) planEntries(ctx context.Context, g models.GatewayGroup, rows []models.OutboxEntry) (int, etcdstore.Plan, error) {
 	var plan etcdstore.Plan
 	order := []string{}
 	ops := map[string][]Op{}
@@ -173,9 +179,16 @@ func (s *Service) planEntries(g models.GatewayGroup, rows []models.OutboxEntry) 
 		var op Op
 		if err := json.Unmarshal([]byte(row.Payload), &op); err != nil || op.validate() != nil {
 			if n == 0 {
-				return 0, plan, fmt.Errorf("entry %d: %v", row.ID, err)
+				return 0, plan, fmt.Errorf("%w: entry %d: %v", errUnreadable, row.ID, err)
 			}
 			break
+		}
+		if op.Kind == OpServiceSync {
+			if n > 0 {
+				break // alone, in the next transaction
+			}
+			plan, err := s.syncPlan(ctx, g, op)
+			return 1, plan, err
 		}
 		key := op.key(g.Prefix)
 		if op.Kind == OpConsumerDelete {

@@ -176,9 +176,10 @@ func (s *Service) Rollback(ctx context.Context, groupID, serviceID string, in Ro
 }
 
 // DeleteService unpublishes a service from a group: exactly its keys go, in
-// one transaction, with its history.
-func (s *Service) DeleteService(ctx context.Context, groupID, serviceID string) error {
-	return s.transaction(ctx, func(tx *gorm.DB) error {
+// one transaction, with its history. It reports whether the deletion was
+// queued because the group's etcd could not be reached.
+func (s *Service) DeleteService(ctx context.Context, groupID, serviceID string) (queued bool, err error) {
+	err = s.transaction(ctx, func(tx *gorm.DB) error {
 		g, prev, err := s.groupAndService(ctx, tx, groupID, serviceID)
 		if err != nil {
 			return err
@@ -188,8 +189,11 @@ func (s *Service) DeleteService(ctx context.Context, groupID, serviceID string) 
 				return err
 			}
 		}
-		return s.apply(ctx, g, etcdstore.Plan{Deletes: keysOf(g.Prefix, prev)})
+		keys := keysOf(g.Prefix, prev)
+		queued, err = s.writeOrQueue(ctx, tx, g, prev.TemplateID, prev.ServiceID, keys, etcdstore.Plan{Deletes: keys})
+		return err
 	})
+	return queued, err
 }
 
 // nextInput is what the next state of a published service is made from.
@@ -328,7 +332,9 @@ func (s *Service) nextState(ctx context.Context, tx *gorm.DB, in nextInput) (*mo
 
 // commit writes the next state to the database and to etcd together: the
 // etcd transaction runs last inside the database transaction, so when etcd
-// refuses, the database rolls back and neither store is half-written.
+// refuses, the database rolls back and neither store is half-written. When
+// etcd cannot be reached, the change is queued in the outbox instead and
+// next.Pending tells the caller so.
 func (s *Service) commit(ctx context.Context, tx *gorm.DB, g models.GatewayGroup, prev, next *models.PublishedService, reason string) error {
 	if prev != nil {
 		h := models.ServiceHistory{ID: ids.New(), GroupID: g.ID, ServiceID: prev.ServiceID, TemplateID: prev.TemplateID,
@@ -348,11 +354,13 @@ func (s *Service) commit(ctx context.Context, tx *gorm.DB, g models.GatewayGroup
 	if err != nil {
 		return err
 	}
-	stale := map[string]bool{}
+	var prevKeys []string
 	if prev != nil {
-		for _, k := range keysOf(g.Prefix, prev) {
-			stale[k] = true
-		}
+		prevKeys = keysOf(g.Prefix, prev)
+	}
+	stale := map[string]bool{}
+	for _, k := range prevKeys {
+		stale[k] = true
 	}
 	now := s.now().Unix()
 	var plan etcdstore.Plan
@@ -366,7 +374,9 @@ func (s *Service) commit(ctx context.Context, tx *gorm.DB, g models.GatewayGroup
 		plan.Deletes = append(plan.Deletes, k)
 	}
 	sort.Strings(plan.Deletes)
-	return s.apply(ctx, g, plan)
+	queued, err := s.writeOrQueue(ctx, tx, g, next.TemplateID, next.ServiceID, prevKeys, plan)
+	next.Pending = queued
+	return err
 }
 
 // labelledFor tells whether an etcd value was written for this template (a

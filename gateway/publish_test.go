@@ -187,7 +187,7 @@ func TestDeleteRemovesExactlyItsKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := fx.dump(t, fx.group.Prefix)
-		if err := fx.svc.DeleteService(fx.ctx, fx.group.ID, a.ID); err != nil {
+		if _, err := fx.svc.DeleteService(fx.ctx, fx.group.ID, a.ID); err != nil {
 			t.Fatal(err)
 		}
 		after := fx.dump(t, fx.group.Prefix)
@@ -209,7 +209,7 @@ func TestDeleteRemovesExactlyItsKeys(t *testing.T) {
 		if _, err := fx.svc.GetService(fx.ctx, fx.group.ID, a.ID); !errors.Is(err, apperr.ErrNotFound) {
 			t.Errorf("deleted service still listed: %v", err)
 		}
-		if err := fx.svc.DeleteService(fx.ctx, fx.group.ID, a.ID); !errors.Is(err, apperr.ErrNotFound) {
+		if _, err := fx.svc.DeleteService(fx.ctx, fx.group.ID, a.ID); !errors.Is(err, apperr.ErrNotFound) {
 			t.Errorf("second delete: %v", err)
 		}
 	})

@@ -137,12 +137,13 @@ func (s *Service) Reconcile(ctx context.Context, groupID string, src StateSource
 	}
 	rep := s.compare(g, want, have)
 	var plan etcdstore.Plan
+	planBytes := 0
 	flush := func() error {
 		if plan.Ops() == 0 {
 			return nil
 		}
 		err := s.apply(ctx, g, plan)
-		plan = etcdstore.Plan{}
+		plan, planBytes = etcdstore.Plan{}, 0
 		return err
 	}
 	limit := s.maxTxnOps
@@ -160,7 +161,10 @@ func (s *Service) Reconcile(ctx context.Context, groupID string, src StateSource
 			plan.Puts = append(plan.Puts, etcdstore.Put{Key: d.Key, MayReplace: yes,
 				Build: func([]byte) ([]byte, error) { return value, nil }})
 		}
-		if plan.Ops() >= limit {
+		planBytes += len(d.Key) + len(value)
+		// Large whitelists make large values: a transaction also stays
+		// well under etcd's request size (1.5 MiB by default).
+		if plan.Ops() >= limit || planBytes >= maxPlanBytes {
 			if err := flush(); err != nil {
 				return rep, err
 			}
@@ -176,6 +180,9 @@ func (s *Service) Reconcile(ctx context.Context, groupID string, src StateSource
 	}
 	return rep, nil
 }
+
+// maxPlanBytes bounds the keys and values one reconcile transaction writes.
+const maxPlanBytes = 1 << 20
 
 func (s *Service) states(ctx context.Context, groupID string, src StateSource) (models.GatewayGroup, map[string][]byte, map[string][]byte, error) {
 	g, err := s.group(ctx, s.db, groupID)

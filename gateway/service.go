@@ -27,7 +27,9 @@ type Service struct {
 	now       func() time.Time
 	log       *slog.Logger
 	maxTxnOps int
-	wake      chan struct{} // Notify → RunOutbox
+	// directTimeout bounds a publish's own etcd write before it is queued.
+	directTimeout time.Duration
+	wake          chan struct{} // Notify → RunOutbox
 	// applied, when set, sees what each etcd write cost (benchmarks).
 	applied func(etcdstore.Result)
 }
@@ -47,15 +49,20 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 // leave a mixed version live.
 func WithMaxTxnOps(n int) Option { return func(s *Service) { s.maxTxnOps = n } }
 
+// WithDirectTimeout is how long a publish waits for the group's etcd before
+// it records the change in the outbox instead (default 3s).
+func WithDirectTimeout(d time.Duration) Option { return func(s *Service) { s.directTimeout = d } }
+
 // New builds the control core on a migrated database and etcd clients.
 func New(db *gorm.DB, clients *etcdstore.Clients, opts ...Option) *Service {
 	s := &Service{
-		db:        db,
-		etcd:      clients,
-		now:       func() time.Time { return time.Now().UTC() },
-		log:       slog.Default(),
-		maxTxnOps: 128,
-		wake:      make(chan struct{}, 1),
+		db:            db,
+		etcd:          clients,
+		now:           func() time.Time { return time.Now().UTC() },
+		log:           slog.Default(),
+		maxTxnOps:     128,
+		directTimeout: defaultDirectTimeout,
+		wake:          make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		o(s)

@@ -62,7 +62,8 @@ func (s *Service) History(ctx context.Context, groupID, serviceID string, o List
 func toPublished(p *models.PublishedService) PublishedService {
 	spec, rt := p.Spec.V, p.Runtime.V
 	out := PublishedService{ID: p.ServiceID, GatewayGroupID: p.GroupID, TemplateID: p.TemplateID, Version: p.Version,
-		Name: spec.Name, Type: spec.Type, Spec: spec, Runtime: rt, PublishedAt: p.PublishedAt, UpdatedAt: p.UpdatedAt}
+		Name: spec.Name, Type: spec.Type, Spec: spec, Runtime: rt, PublishedAt: p.PublishedAt, UpdatedAt: p.UpdatedAt,
+		Pending: p.Pending}
 	for _, r := range spec.Routes {
 		out.Routes = append(out.Routes, PublishedRoute{ID: p.RouteIDs.V[r.TemplateID], TemplateID: r.TemplateID,
 			Name: r.Name, URIs: routeURIs(rt.PathPrefix, r.Paths), Methods: r.Methods})

@@ -129,6 +129,9 @@ type PublishedService struct {
 	StreamRoutes   []PublishedRoute   `json:"stream_routes,omitempty"`
 	PublishedAt    time.Time          `json:"published_at"`
 	UpdatedAt      time.Time          `json:"updated_at"`
+	// Pending: the gateway group's etcd could not be reached, so the change is
+	// recorded and queued; it reaches etcd, in order, once etcd is back.
+	Pending bool `json:"pending,omitempty"`
 }
 
 // PublishedRoute is one route of a published service with both its IDs.

@@ -303,7 +303,7 @@ func TestAdminAPIForm(t *testing.T) {
 		}
 		b.post("/admin/apis/"+id+"/unpublish", nil).must(t, http.StatusSeeOther)
 		// The route goes away on the gateway: the API is marked unavailable.
-		if err := e.Gateway.DeleteService(e.Ctx, e.Group.ID, svc.ID); err != nil {
+		if _, err := e.Gateway.DeleteService(e.Ctx, e.Group.ID, svc.ID); err != nil {
 			t.Fatal(err)
 		}
 		p = b.get("/admin/apis/"+id).must(t, http.StatusOK)

@@ -90,8 +90,9 @@ func (h *handler) adminServiceRuntime(c fiber.Ctx) error {
 		RuntimePrefix: formValue(c, "runtime_path_prefix"), RuntimeStrip: c.FormValue("runtime_strip") != ""}
 	rt, err := runtimeFromForm(form.RuntimeNodes, form.RuntimeHosts, form.RuntimePrefix, form.RuntimeStrip, s.Spec.Upstream)
 	if err == nil {
-		if _, err = h.gw.UpdateRuntime(c.Context(), gid, sid, rt); err == nil {
-			flash(c, components.FlashSuccess, "Runtime configuration saved and live on this group.")
+		var s gateway.PublishedService
+		if s, err = h.gw.UpdateRuntime(c.Context(), gid, sid, rt); err == nil {
+			flashPublished(c, s, "Runtime configuration saved and live on this group.")
 			return redirect(c, "/admin/groups/"+gid+"/services/"+sid)
 		}
 	}
@@ -111,17 +112,23 @@ func (h *handler) adminServiceRollback(c fiber.Ctx) error {
 	if v == "" {
 		v = "the earlier state"
 	}
-	flash(c, components.FlashSuccess, fmt.Sprintf("Rolled back: %s is live on the group.", v))
+	flashPublished(c, s, fmt.Sprintf("Rolled back: %s is live on the group.", v))
 	return redirect(c, "/admin/groups/"+gid+"/services/"+sid)
 }
 
 // adminDeleteService unpublishes a service from the group.
 func (h *handler) adminDeleteService(c fiber.Ctx) error {
 	gid, sid := param(c, "gid"), param(c, "sid")
-	if err := h.gw.DeleteService(c.Context(), gid, sid); err != nil {
+	queued, err := h.gw.DeleteService(c.Context(), gid, sid)
+	if err != nil {
 		return err
 	}
-	flash(c, components.FlashSuccess, fmt.Sprintf("Service %s unpublished from the group.", sid))
+	if queued {
+		flash(c, components.FlashWarning, fmt.Sprintf("Service %s is unpublished here, but the group's etcd cannot be reached: "+
+			"its removal is queued and happens as soon as etcd is back.", sid))
+	} else {
+		flash(c, components.FlashSuccess, fmt.Sprintf("Service %s unpublished from the group.", sid))
+	}
 	return redirect(c, "/admin/groups/"+gid+"/services")
 }
 
@@ -152,6 +159,17 @@ func (h *handler) adminCreateDirectService(c fiber.Ctx) error {
 			return h.renderTemplate(c, statusOf(err), templatePage{form: form, errs: errs, msgs: msgs, direct: &gv, serviceID: sid})
 		})
 	}
-	flash(c, components.FlashSuccess, fmt.Sprintf("Service %q is live on %s; its template is in the Service Hub.", s.Name, g.Name))
+	flashPublished(c, s, fmt.Sprintf("Service %q is live on %s; its template is in the Service Hub.", s.Name, g.Name))
 	return redirect(c, "/admin/groups/"+g.ID+"/services/"+s.ID)
+}
+
+// flashPublished confirms a service change, or says it is queued when the
+// group's etcd could not be reached.
+func flashPublished(c fiber.Ctx, s gateway.PublishedService, live string) {
+	if s.Pending {
+		flash(c, components.FlashWarning, "Saved, but the group's etcd cannot be reached: the change is queued and "+
+			"goes live, in order, as soon as etcd is back. The data plane keeps serving the previous configuration meanwhile.")
+		return
+	}
+	flash(c, components.FlashSuccess, live)
 }

@@ -169,7 +169,7 @@ func (h *handler) adminPublishTemplate(c fiber.Ctx) error {
 	if err == nil {
 		var svc gateway.PublishedService
 		if svc, err = h.gw.Publish(c.Context(), t.ID, in); err == nil {
-			flash(c, components.FlashSuccess, fmt.Sprintf("Version %s of %q is live on the group as service %s.", svc.Version, t.Name, svc.ID))
+			flashPublished(c, svc, fmt.Sprintf("Version %s of %q is live on the group as service %s.", svc.Version, t.Name, svc.ID))
 			return redirect(c, "/admin/groups/"+svc.GatewayGroupID+"/services/"+svc.ID)
 		}
 	}

@@ -173,6 +173,7 @@ func (h *handler) deleteServiceTemplate(c fiber.Ctx) error {
 //	@Param			tid				path		string			true	"service template ID"
 //	@Param			body			body		publishRequest	true	"where and which version"
 //	@Success		200				{object}	gateway.PublishedService
+//	@Success		202				{object}	gateway.PublishedService	"recorded; the group's etcd is unreachable, so the change is queued (pending: true)"
 //	@Failure		400,401,404,409	{object}	errorResponse
 //	@Failure		503				{object}	errorResponse
 //	@Router			/service_templates/{tid}/publish [post]
@@ -191,5 +192,5 @@ func (h *handler) publishServiceTemplate(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(s)
+	return c.Status(publishedStatus(s, fiber.StatusOK)).JSON(s)
 }

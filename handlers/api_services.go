@@ -92,7 +92,7 @@ func (h *handler) createService(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(s)
+	return c.Status(publishedStatus(s, fiber.StatusCreated)).JSON(s)
 }
 
 // getService godoc
@@ -138,7 +138,7 @@ func (h *handler) updateService(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(s)
+	return c.Status(publishedStatus(s, fiber.StatusOK)).JSON(s)
 }
 
 // deleteService godoc
@@ -150,14 +150,36 @@ func (h *handler) updateService(c fiber.Ctx) error {
 //	@Param			gid	path	string	true	"gateway group ID"
 //	@Param			sid	path	string	true	"service ID (per group)"
 //	@Success		204
+//	@Success		202			{object}	queuedResponse	"recorded; the group's etcd is unreachable, so the deletion is queued"
 //	@Failure		401,404,409	{object}	errorResponse
 //	@Failure		503			{object}	errorResponse
 //	@Router			/gateway_groups/{gid}/services/{sid} [delete]
 func (h *handler) deleteService(c fiber.Ctx) error {
-	if err := h.gw.DeleteService(c.Context(), param(c, "gid"), param(c, "sid")); err != nil {
+	queued, err := h.gw.DeleteService(c.Context(), param(c, "gid"), param(c, "sid"))
+	if err != nil {
 		return err
 	}
+	if queued {
+		return c.Status(fiber.StatusAccepted).JSON(queuedResponse{Pending: true, Message: queuedMessage})
+	}
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// queuedResponse answers a change recorded while the group's etcd was unreachable.
+type queuedResponse struct {
+	Pending bool   `json:"pending" example:"true"`
+	Message string `json:"message"`
+}
+
+const queuedMessage = "the gateway group's etcd is unreachable: the change is recorded and is applied, in order, once etcd is back"
+
+// publishedStatus is 202 Accepted for a change queued for an unreachable
+// etcd, else the call's usual status.
+func publishedStatus(s gateway.PublishedService, usual int) int {
+	if s.Pending {
+		return fiber.StatusAccepted
+	}
+	return usual
 }
 
 // updateServiceRuntime godoc
@@ -189,7 +211,7 @@ func (h *handler) updateServiceRuntime(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(s)
+	return c.Status(publishedStatus(s, fiber.StatusOK)).JSON(s)
 }
 
 // listServiceHistory godoc
@@ -243,5 +265,5 @@ func (h *handler) rollbackService(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(s)
+	return c.Status(publishedStatus(s, fiber.StatusOK)).JSON(s)
 }

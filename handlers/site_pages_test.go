@@ -284,7 +284,7 @@ var listingAll = listing.Options{Limit: 100}
 func TestSiteUnavailableAPIIsMarked(t *testing.T) {
 	e := newSiteEnv(t, dbtest.SQLite(t), handlers.SiteConfig{})
 	api := e.newAPI(t, "Gone", "/gone", catalog.AuthNone, "", nil, true)
-	if err := e.Gateway.DeleteService(e.Ctx, e.Group.ID, api.ServiceID); err != nil {
+	if _, err := e.Gateway.DeleteService(e.Ctx, e.Group.ID, api.ServiceID); err != nil {
 		t.Fatal(err)
 	}
 	b := e.browser(t)

@@ -51,6 +51,8 @@ type PublishedService struct {
 	RouteIDs    JSON[map[string]string]
 	PublishedAt time.Time
 	UpdatedAt   time.Time
+	// Pending is not stored: set when a change was queued for an unreachable etcd.
+	Pending bool `gorm:"-"`
 }
 
 // PublishedRoute owns a route ID inside a group, so two services can never

@@ -18,6 +18,9 @@ var (
 	ErrTooManyOps = errors.New("etcdstore: too many operations for one transaction")
 	// ErrContended: the keys kept changing under every attempt.
 	ErrContended = errors.New("etcdstore: keys kept changing, gave up")
+	// ErrSkip, returned by a Build, leaves that key as it is; the rest of the
+	// plan still lands (a queued sync meeting a key another service took).
+	ErrSkip = errors.New("etcdstore: key left as it is")
 )
 
 // Put writes one key. Build gets the key's current value (nil when absent)
@@ -96,10 +99,13 @@ func Apply(ctx context.Context, cli *clientv3.Client, p Plan, maxOps int) (Resul
 				old = kv.value
 			}
 			val, err := put.Build(old)
+			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(put.Key), "=", kv.modRev))
+			if errors.Is(err, ErrSkip) {
+				continue
+			}
 			if err != nil {
 				return res, err
 			}
-			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(put.Key), "=", kv.modRev))
 			switch {
 			case val != nil:
 				ops = append(ops, clientv3.OpPut(put.Key, string(val)))

@@ -91,4 +91,16 @@ func TestApplyRules(t *testing.T) {
 	if r, _ := cli.Get(ctx, p+"/", clientv3.WithPrefix()); len(r.Kvs) != 0 {
 		t.Fatalf("left: %v", r.Kvs)
 	}
+	// ErrSkip leaves one key untouched while the rest of the plan lands.
+	cli.Put(ctx, p+"/kept", "mine")
+	skip := func([]byte) ([]byte, error) { return nil, ErrSkip }
+	if _, err := Apply(ctx, cli, Plan{Puts: []Put{{Key: p + "/kept", MayReplace: always, Build: skip},
+		{Key: p + "/written", Build: set("w")}}}, 128); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{"/kept": "mine", "/written": "w"} {
+		if r, _ := cli.Get(ctx, p+key); len(r.Kvs) != 1 || string(r.Kvs[0].Value) != want {
+			t.Fatalf("%s = %v, want %q", key, r.Kvs, want)
+		}
+	}
 }

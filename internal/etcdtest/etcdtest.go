@@ -52,12 +52,20 @@ func (m *Member) Restart() error {
 	return nil
 }
 
+// Endpoints are the member's client URLs, also while it is stopped.
+func (m *Member) Endpoints() []string { return []string{m.ClientURL} }
+
 // Stop stops the member but keeps its data for Restart.
-func (m *Member) Stop() { m.Server.Close() }
+func (m *Member) Stop() {
+	if m.Server != nil {
+		m.Server.Close()
+		m.Server = nil
+	}
+}
 
 // Close stops the member and removes its data.
 func (m *Member) Close() {
-	m.Server.Close()
+	m.Stop()
 	os.RemoveAll(m.Dir)
 }
 

@@ -116,7 +116,7 @@ func TestAPIPublishAppliesPolicyAndTracksTheRoute(t *testing.T) {
 			t.Fatalf("catalog = %+v, %v", page, err)
 		}
 		// The route goes away on the gateway: the API shows unavailable.
-		if err := w.Gateway.DeleteService(w.Ctx, w.Group.ID, svc.ID); err != nil {
+		if _, err := w.Gateway.DeleteService(w.Ctx, w.Group.ID, svc.ID); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := w.Catalog.Get(w.Ctx, api.ID, true); got.Available {

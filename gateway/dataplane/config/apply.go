@@ -95,7 +95,7 @@ func (b *batch) event(pk apisix.ParsedKey, ev Event) {
 	case apisix.KindRoutes:
 		b.dirtyRoutes[id] = true
 		var r apisix.Route
-		if ev.Delete || b.check(ev, decode(ev.Value, &r)) {
+		if ev.Delete || b.check(ev, decodeRoute(ev.Value, &r)) {
 			b.routes.Delete(id)
 			return
 		}

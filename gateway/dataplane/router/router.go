@@ -47,7 +47,7 @@ type Router[T any] struct {
 }
 
 type wildHost[T any] struct {
-	suffix string // ".example.com" for "*.example.com"
+	suffix string // ".example.com" for "*.example.com", "foo.com" for "*foo.com"
 	t      *table[T]
 }
 
@@ -79,7 +79,7 @@ func (r *Router[T]) Match(req *Request) *Route[T] {
 		}
 		for i := range r.hostWild {
 			w := &r.hostWild[i]
-			if len(req.Host) > len(w.suffix) && strings.HasSuffix(req.Host, w.suffix) {
+			if strings.HasSuffix(req.Host, w.suffix) {
 				if rt := w.t.match(req); rt != nil {
 					return rt
 				}
@@ -216,7 +216,10 @@ func (b *builder[T]) bucket(host string, create bool) *tableBuilder[T] {
 		tb := b.edit(b.any)
 		b.any = tb.out
 		return tb
-	case strings.HasPrefix(host, "*."):
+	case strings.HasPrefix(host, "*"):
+		// APISIX matches the reversed host as a radixtree prefix path:
+		// "*foo.com" is a wildcard on the suffix "foo.com" too, and the
+		// suffix itself matches.
 		suffix := host[1:]
 		for i := range b.hostWild {
 			if b.hostWild[i].suffix == suffix {
