@@ -42,7 +42,7 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		case status != fiber.StatusNotFound && status != fiber.StatusUnauthorized:
 			log.Debug("request rejected", "method", c.Method(), "path", c.Path(), "status", status, "err", err)
 		}
-		if isWebPath(c.Path()) {
+		if isWebRequest(c) {
 			// The site answers with an HTML page (handlers/web.go).
 			return renderErrorPage(c, status, body)
 		}

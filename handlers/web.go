@@ -42,6 +42,17 @@ func isWebPath(p string) bool {
 	return p != "/api" && p != "/healthz" && p != "/readyz"
 }
 
+// isWebRequest is isWebPath for a request. A request fasthttp could not
+// read (a chunked body over the limit) reaches fiber's middleware and error
+// handler reset to an empty "GET /" without even a Host header: it is not
+// a page, so it gets no session and a JSON error.
+func isWebRequest(c fiber.Ctx) bool {
+	if len(c.Request().Header.Host()) == 0 && c.Request().Header.Len() == 0 {
+		return false
+	}
+	return isWebPath(c.Path())
+}
+
 // render answers status with a templ component as HTML. It renders with c
 // itself as the context (fiber.Ctx's Value reads Locals), not c.Context().
 func render(c fiber.Ctx, status int, comp templ.Component) error {

@@ -41,7 +41,7 @@ func cookieNames(secure bool) (sess, token string) {
 func (h *handler) webMiddleware() []any {
 	secure := h.cfg.Site.SecureCookies
 	sessCookie, csrfCookie := cookieNames(secure)
-	skip := func(c fiber.Ctx) bool { return !isWebPath(c.Path()) }
+	skip := func(c fiber.Ctx) bool { return !isWebRequest(c) }
 	sessMW, store := session.NewWithStore(session.Config{
 		Storage:         h.accounts.Sessions(),
 		Next:            skip,
@@ -77,7 +77,7 @@ func (h *handler) webMiddleware() []any {
 
 // webHeaders sets the security headers of HTML pages.
 func (h *handler) webHeaders(c fiber.Ctx) error {
-	if !isWebPath(c.Path()) {
+	if !isWebRequest(c) {
 		return c.Next()
 	}
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
@@ -89,7 +89,7 @@ func (h *handler) webHeaders(c fiber.Ctx) error {
 
 // loadUser puts the session's user into Locals (see currentUser).
 func (h *handler) loadUser(c fiber.Ctx) error {
-	if !isWebPath(c.Path()) {
+	if !isWebRequest(c) {
 		return c.Next()
 	}
 	sess := session.FromContext(c)
