@@ -24,6 +24,7 @@ type Event struct {
 type batch struct {
 	log     *slog.Logger
 	keyring *apisix.Keyring
+	prev    *Snapshot // the snapshot the batch applies to
 
 	routes        *cowmap.Builder[*apisix.Route]
 	services      *cowmap.Builder[*serviceEntry]
@@ -45,7 +46,7 @@ type batch struct {
 // unchanged). Values that are not valid are logged and treated as absent.
 func Apply(s *Snapshot, events []Event, prefix string, keyring *apisix.Keyring, log *slog.Logger) *Snapshot {
 	b := &batch{
-		log: log, keyring: keyring,
+		log: log, keyring: keyring, prev: s,
 		routes: s.routes.Builder(), services: s.services.Builder(), upstreams: s.upstreams.Builder(),
 		pluginConfigs: s.pluginConfigs.Builder(), consumers: s.consumers.Builder(), creds: s.creds.Builder(),
 		keys: s.keys.Builder(), streamRaw: s.streamRaw.Builder(), streams: s.streams.Builder(),
@@ -53,12 +54,23 @@ func Apply(s *Snapshot, events []Event, prefix string, keyring *apisix.Keyring, 
 		dirtyPCs: map[string]bool{}, dirtyUsers: map[string]bool{}, dirtyStreams: map[string]bool{},
 		oldConsumers: map[string]*consumerEntry{}, oldCreds: map[string]map[string]*credEntry{},
 	}
-	for _, ev := range events {
+	pre := predecode(events, prefix, keyring)
+	if pre != nil {
+		// A full load: size the consumer and key tables once.
+		b.consumers.Grow(len(events))
+		b.keys.Grow(len(events))
+		b.dirtyUsers = make(map[string]bool, len(events))
+	}
+	for i, ev := range events {
 		pk, ok := apisix.ParseKey(prefix, ev.Key)
 		if !ok || pk.Kind == apisix.KindServerInfo {
 			continue
 		}
-		b.event(pk, ev)
+		var d *decoded
+		if pre != nil {
+			d = pre[i]
+		}
+		b.event(pk, ev, d)
 	}
 	next := &Snapshot{Router: s.Router}
 	b.rebuild(s, next)
@@ -89,7 +101,9 @@ func isObject(v []byte) bool {
 	return false
 }
 
-func (b *batch) event(pk apisix.ParsedKey, ev Event) {
+// event applies one event; d, when set, is the event's consumer value
+// decoded ahead (predecode).
+func (b *batch) event(pk apisix.ParsedKey, ev Event, d *decoded) {
 	id := pk.ID
 	switch pk.Kind {
 	case apisix.KindRoutes:
@@ -156,21 +170,21 @@ func (b *batch) event(pk apisix.ParsedKey, ev Event) {
 			b.credEvent(id, pk.CredentialID, ev)
 			return
 		}
-		var c apisix.Consumer
-		if ev.Delete || b.check(ev, decode(ev.Value, &c)) {
+		if ev.Delete {
 			b.consumers.Delete(id)
 			return
 		}
-		e := &consumerEntry{raw: &c}
-		if raw, ok := c.Plugins["key-auth"]; ok {
-			key, err := plugin.ParseKeyAuthCredential(raw)
-			if b.check(ev, err) {
-				b.consumers.Delete(id)
-				return
-			}
-			e.key, e.hasKey = b.decrypt(ev.Key, key), true
+		if d == nil {
+			d = decodeConsumer(ev.Value, b.keyring)
 		}
-		b.consumers.Set(id, e)
+		if b.check(ev, d.err) {
+			b.consumers.Delete(id)
+			return
+		}
+		if d.keyErr {
+			b.log.Warn("config: key-auth key is not encrypted with the keyring; using it as stored", "key", ev.Key)
+		}
+		b.consumers.Set(id, &consumerEntry{raw: d.consumer, key: d.key, hasKey: d.hasKey})
 	case apisix.KindStreamRoutes:
 		b.dirtyStreams[id] = true
 		var r apisix.StreamRoute

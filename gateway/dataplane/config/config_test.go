@@ -168,3 +168,60 @@ func BenchmarkApplyFull100kConsumers(b *testing.B) {
 		Apply(emptySnapshot(), events, prefix, kr, quiet)
 	}
 }
+
+// A batch large enough to be decoded in parallel (a full load) gives the
+// same snapshot as the same events applied in small sequential batches:
+// invalid values skipped, keys not encrypted with the keyring kept as stored,
+// deletes and credentials applied in order.
+func TestParallelDecodeMatchesSequential(t *testing.T) {
+	kr := keyring(t)
+	var events []Event
+	for i := 0; i < 3*parallelMin; i++ {
+		u := fmt.Sprintf("u%d", i)
+		switch i % 7 {
+		case 0:
+			events = append(events, Event{Key: prefix + "/consumers/" + u, Value: []byte(`{"username":`)}) // invalid
+		case 1:
+			events = append(events, put("consumers/"+u, map[string]any{"username": u,
+				"plugins": map[string]any{"key-auth": map[string]any{"key": "clear-" + u}}})) // not encrypted
+		case 2:
+			events = append(events, put("consumers/"+u, map[string]any{"username": u,
+				"plugins": map[string]any{"key-auth": map[string]any{}}})) // no key: skipped
+		case 3:
+			events = append(events, put("consumers/"+u, map[string]any{"username": u,
+				"plugins": map[string]any{"key-auth": map[string]any{"key": kr.Encrypt("k-" + u)}}}),
+				Event{Key: prefix + "/consumers/" + u, Delete: true})
+		case 4:
+			events = append(events, put("consumers/"+u, map[string]any{"username": u}),
+				put("consumers/"+u+"/credentials/c", map[string]any{"id": "c",
+					"plugins": map[string]any{"key-auth": map[string]any{"key": kr.Encrypt("cred-" + u)}}}))
+		default:
+			events = append(events, put("consumers/"+u, map[string]any{"username": u,
+				"plugins": map[string]any{"key-auth": map[string]any{"key": kr.Encrypt("k-" + u)}}}))
+		}
+	}
+	whole := Apply(emptySnapshot(), events, prefix, kr, quiet)
+	parts := emptySnapshot()
+	for lo := 0; lo < len(events); lo += 100 {
+		parts = Apply(parts, events[lo:min(lo+100, len(events))], prefix, kr, quiet)
+	}
+	if whole.consumers.Len() != parts.consumers.Len() || whole.keys.Len() != parts.keys.Len() {
+		t.Fatalf("consumers %d/%d keys %d/%d", whole.consumers.Len(), parts.consumers.Len(), whole.keys.Len(), parts.keys.Len())
+	}
+	for i := 0; i < 3*parallelMin; i++ {
+		u := fmt.Sprintf("u%d", i)
+		for _, k := range []string{"k-" + u, "clear-" + u, "cred-" + u} {
+			a, b := whole.ConsumerByKey([]byte(k)), parts.ConsumerByKey([]byte(k))
+			if (a == nil) != (b == nil) || (a != nil && (a.Username != b.Username || a.CredentialID != b.CredentialID)) {
+				t.Fatalf("key %s: %+v vs %+v", k, a, b)
+			}
+		}
+		if (whole.ConsumerByName(u) == nil) != (parts.ConsumerByName(u) == nil) {
+			t.Fatalf("consumer %s differs", u)
+		}
+	}
+	if whole.ConsumerByKey([]byte("clear-u1")) == nil || whole.ConsumerByKey([]byte("k-u5")) == nil ||
+		whole.ConsumerByName("u0") != nil || whole.ConsumerByName("u3") != nil || whole.ConsumerByKey([]byte("cred-u4")) == nil {
+		t.Fatal("unexpected snapshot")
+	}
+}

@@ -67,6 +67,7 @@ type Builder[V any] struct {
 	shards *[nShards]map[string]V
 	owned  [nShards / 64]uint64
 	n      int
+	extra  int // room to make in each shard copied (Grow)
 }
 
 // Builder starts a batch of changes on top of m.
@@ -82,7 +83,7 @@ func (m Map[V]) Builder() *Builder[V] {
 func (b *Builder[V]) shard(i int) map[string]V {
 	if b.owned[i/64]&(1<<(i%64)) == 0 {
 		old := b.shards[i]
-		cp := make(map[string]V, len(old)+1)
+		cp := make(map[string]V, len(old)+1+b.extra)
 		for k, v := range old {
 			cp[k] = v
 		}
@@ -91,6 +92,11 @@ func (b *Builder[V]) shard(i int) map[string]V {
 	}
 	return b.shards[i]
 }
+
+// Grow makes room for about n more entries in the shards the builder has
+// not copied yet, so that a large batch (a full load) does not rehash them
+// while it grows.
+func (b *Builder[V]) Grow(n int) { b.extra = n / nShards }
 
 // Get reads the builder's current state.
 func (b *Builder[V]) Get(k string) (V, bool) {
