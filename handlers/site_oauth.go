@@ -17,6 +17,7 @@ import (
 
 	"devportal/internal/apperr"
 	"devportal/portal/accounts"
+	"devportal/portal/secrets"
 	"devportal/views/components"
 )
 
@@ -134,7 +135,7 @@ func (h *handler) authCallback(c fiber.Ctx) error {
 	if e := queryValue(c, "error"); e != "" {
 		return fail("The sign-in was cancelled or refused by the identity provider (" + e + ").")
 	}
-	if wantKey != key || state == "" || raw == "" || queryValue(c, "state") != state {
+	if wantKey != key || state == "" || raw == "" || !secrets.SameHash(queryValue(c, "state"), state) {
 		return fail("This sign-in link has expired or did not start here. Try again.")
 	}
 	gs, err := p.UnmarshalSession(raw)

@@ -77,6 +77,17 @@ func FuzzApply(f *testing.F) {
 		if got, want := back.Counts(), base.Counts(); !sameCounts(got, want) {
 			t.Fatalf("after put and delete of %s: counts %v, want %v", ev.Key, got, want)
 		}
+
+		// The value overwrites one of the good objects, then the good
+		// value comes back: everything depending on it recovers.
+		orig := good[int(kind)%len(good)]
+		broken := Apply(base, []Event{{Key: orig.Key, Value: value}}, prefix, kr, quiet)
+		use(t, broken, "good")
+		restored := Apply(broken, []Event{orig}, prefix, kr, quiet)
+		checkGood(t, "restored "+orig.Key, restored)
+		if got, want := restored.Counts(), base.Counts(); !sameCounts(got, want) {
+			t.Fatalf("after breaking and restoring %s: counts %v, want %v", orig.Key, got, want)
+		}
 	})
 }
 

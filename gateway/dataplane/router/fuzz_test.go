@@ -260,8 +260,16 @@ func FuzzRouter(f *testing.F) {
 		for _, rt := range routes {
 			ids = append(ids, rt.ID)
 		}
-		if empty := inc.Update(ids, nil); empty.Len() != 0 || empty.Match(req) != nil {
-			t.Fatalf("after removing all: len %d, matched %s", empty.Len(), idOf(empty.Match(req)))
+		for _, r := range []*Router[string]{inc, bulk} {
+			empty := r.Update(ids, nil)
+			if empty.Len() != 0 || empty.Match(req) != nil {
+				t.Fatalf("after removing all: len %d, matched %s", empty.Len(), idOf(empty.Match(req)))
+			}
+			// No host bucket or path count is left behind.
+			if empty.any.n != 0 || len(empty.hostWild) != 0 || empty.hostExact.Len() != 0 {
+				t.Fatalf("after removing all: %d paths without host, %d wildcard and %d exact host buckets left",
+					empty.any.n, len(empty.hostWild), empty.hostExact.Len())
+			}
 		}
 	})
 }

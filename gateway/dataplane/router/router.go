@@ -9,6 +9,7 @@ package router
 
 import (
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -265,9 +266,23 @@ func (b *builder[T]) copyWild() {
 	}
 }
 
+// hostsOf lists the buckets of a route, each once: a host given twice
+// would put the route twice in one table and leave a count behind when it
+// is removed.
 func hostsOf[T any](rt *Route[T]) []string {
 	if len(rt.Hosts) == 0 {
 		return []string{""}
+	}
+	for i, h := range rt.Hosts {
+		if slices.Contains(rt.Hosts[:i], h) {
+			out := make([]string, 0, len(rt.Hosts))
+			for _, h := range rt.Hosts {
+				if !slices.Contains(out, h) {
+					out = append(out, h)
+				}
+			}
+			return out
+		}
 	}
 	return rt.Hosts
 }
