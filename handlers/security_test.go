@@ -6,6 +6,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -147,5 +148,55 @@ func TestBodyTooLargeEverywhere(t *testing.T) {
 				t.Fatalf("refused body wrote rows: %s", d)
 			}
 		})
+	}
+}
+
+// TestCookieFlagsThroughSignIn: every cookie the site sets, on the first
+// page, at sign-in (a new session) and at sign-out, is HttpOnly and
+// SameSite=Lax, and Secure with the __Host- prefix exactly when the site
+// is configured for https; a forwarded-proto header changes nothing.
+func TestCookieFlagsThroughSignIn(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		e := newWebEnv(t, sqliteDB(t), func(c *handlers.Config) { c.Site.SecureCookies = secure })
+		b := e.browser(t)
+		check := func(step string, p *page) int {
+			t.Helper()
+			n := 0
+			for _, c := range p.Header.Values("Set-Cookie") {
+				n++
+				name, _, _ := strings.Cut(c, "=")
+				lc := strings.ToLower(c)
+				if !strings.Contains(lc, "httponly") || !strings.Contains(lc, "samesite=lax") {
+					t.Errorf("secure=%v %s: cookie %q, want HttpOnly and SameSite=Lax", secure, step, c)
+				}
+				if hasSecure := strings.Contains(lc, "; secure"); hasSecure != secure || strings.HasPrefix(name, "__Host-") != secure {
+					t.Errorf("secure=%v %s: cookie %q has the wrong Secure flag or name", secure, step, c)
+				}
+			}
+			return n
+		}
+		if check("first page", b.get("/login")) == 0 {
+			t.Fatalf("secure=%v: the sign-in page set no cookie", secure)
+		}
+		p := b.post("/login", url.Values{"email": {e.Admin.Email}, "password": {adminPassword}}).must(t, http.StatusSeeOther)
+		if check("sign-in", p) == 0 {
+			t.Fatalf("secure=%v: sign-in set no cookie (the session must be renewed)", secure)
+		}
+		check("signed-in page", b.get("/admin").must(t, http.StatusOK))
+		check("sign-out", b.post("/logout", nil).must(t, http.StatusSeeOther))
+	}
+	// Over plain http, a client claiming https does not turn Secure on.
+	e := newWebEnv(t, sqliteDB(t))
+	req := httptest.NewRequest(http.MethodGet, "/login", nil)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	resp, err := e.app.Test(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, c := range resp.Header.Values("Set-Cookie") {
+		if strings.Contains(strings.ToLower(c), "; secure") {
+			t.Errorf("X-Forwarded-Proto made cookie %q Secure; the base URL decides", c)
+		}
 	}
 }
