@@ -40,8 +40,8 @@ func TestServiceChangesWhileEtcdIsDownAreQueued(t *testing.T) {
 
 		own.Stop()
 		// Version 2 of A drops its second route and adds a third.
-		specA2 := specA
-		specA2.Routes = []models.RouteSpec{specA.Routes[0], httpSpec("a3", "/a3").Routes[0]}
+		specA2 := tplA.ServiceSpec
+		specA2.Routes = []models.RouteSpec{tplA.Routes[0], httpSpec("a3", "/a3").Routes[0]}
 		specA2.Routes[1].Name = "third"
 		if _, err := fx.svc.UpdateTemplate(fx.ctx, tplA.ID, specA2); err != nil {
 			t.Fatal(err)
@@ -92,8 +92,13 @@ func TestServiceChangesWhileEtcdIsDownAreQueued(t *testing.T) {
 		if _, ok := after["/routes/"+a1.Routes[1].ID]; ok {
 			t.Errorf("A's dropped route %s is still in etcd", a1.Routes[1].ID)
 		}
-		if v := after["/services/"+a1.ID]["labels"].(map[string]any)["version"]; v != "2" {
-			t.Errorf("A runs version %v, want 2", v)
+		for _, r := range a2.Routes {
+			if v := after["/routes/"+r.ID]["labels"].(map[string]any)["version"]; v != "2" {
+				t.Errorf("A's route %s runs version %v, want 2", r.ID, v)
+			}
+		}
+		if a2.Routes[0].ID != a1.Routes[0].ID {
+			t.Errorf("A's kept route changed ID: %s → %s", a1.Routes[0].ID, a2.Routes[0].ID)
 		}
 		if _, ok := after["/services/"+c.ID]; !ok {
 			t.Errorf("service C created during the outage is missing")
