@@ -124,18 +124,63 @@ func (s *Service) Diff(ctx context.Context, groupID string, src StateSource) (Re
 	if err != nil {
 		return Report{}, err
 	}
-	return s.compare(g, want, have), nil
+	rep := s.compare(g, want, have)
+	s.reports.Store(groupID, rep)
+	return rep, nil
+}
+
+// LastReport is the group's last drift report on this server (from Diff,
+// or from Reconcile, which leaves no drift when it repaired every key):
+// computing one reads the group's whole etcd and portal state, too much
+// for every view of a page at scale. ok is false before the first.
+func (s *Service) LastReport(groupID string) (rep Report, ok bool) {
+	v, ok := s.reports.Load(groupID)
+	if !ok {
+		return Report{}, false
+	}
+	return v.(Report), true
 }
 
 // Reconcile repairs a group's etcd from the database: missing and changed
 // keys are written, unexpected managed keys removed. Keys that others wrote
 // (not labelled by the product) are left alone.
+//
+// A publish writes etcd just before its database transaction commits, and
+// the outbox writes etcd just after; either can fall between the reads of a
+// pass and look like drift. So a key is repaired only when a second pass,
+// after a short settle, finds the same drift with the same values, and only
+// if etcd still holds that value when the repair is written; anything newer
+// is left to the writer that made it and to the next pass.
 func (s *Service) Reconcile(ctx context.Context, groupID string, src StateSource) (Report, error) {
 	g, want, have, err := s.states(ctx, groupID, src)
 	if err != nil {
 		return Report{}, err
 	}
 	rep := s.compare(g, want, have)
+	if len(rep.Drift) > 0 && s.settle > 0 {
+		select {
+		case <-ctx.Done():
+			return rep, ctx.Err()
+		case <-time.After(s.settle):
+		}
+		first, firstHave := rep, have
+		if g, want, have, err = s.states(ctx, groupID, src); err != nil {
+			return Report{}, err
+		}
+		rep = s.compare(g, want, have)
+		seen := map[string]Drift{}
+		for _, d := range first.Drift {
+			seen[d.Key] = d
+		}
+		// The same key, issue and fields, and etcd unchanged in between.
+		confirmed := rep.Drift[:0]
+		for _, d := range rep.Drift {
+			if f, ok := seen[d.Key]; ok && reflect.DeepEqual(f, d) && bytes.Equal(firstHave[d.Key], have[d.Key]) {
+				confirmed = append(confirmed, d)
+			}
+		}
+		rep.Drift = confirmed
+	}
 	var plan etcdstore.Plan
 	planBytes := 0
 	flush := func() error {
@@ -151,16 +196,19 @@ func (s *Service) Reconcile(ctx context.Context, groupID string, src StateSource
 		limit = 128
 	}
 	for _, d := range rep.Drift {
-		value := want[d.Key]
+		value, seen := want[d.Key], have[d.Key]
 		if d.Issue == DriftUnexpected {
-			plan.Deletes = append(plan.Deletes, d.Key)
-		} else {
-			// The whole value is replaced: it is what the database says,
-			// except that a newer write in etcd meanwhile loses the race
-			// cleanly (compare-and-swap) and is seen at the next pass.
-			plan.Puts = append(plan.Puts, etcdstore.Put{Key: d.Key, MayReplace: yes,
-				Build: func([]byte) ([]byte, error) { return value, nil }})
+			value = nil
 		}
+		// The whole value is replaced by what the database says (nil
+		// deletes), unless etcd changed since it was read.
+		plan.Puts = append(plan.Puts, etcdstore.Put{Key: d.Key, MayReplace: yes,
+			Build: func(cur []byte) ([]byte, error) {
+				if !bytes.Equal(cur, seen) {
+					return nil, etcdstore.ErrSkip
+				}
+				return value, nil
+			}})
 		planBytes += len(d.Key) + len(value)
 		// Large whitelists make large values: a transaction also stays
 		// well under etcd's request size (1.5 MiB by default).
@@ -172,12 +220,15 @@ func (s *Service) Reconcile(ctx context.Context, groupID string, src StateSource
 		rep.Repaired++
 	}
 	if err := flush(); err != nil {
-		rep.Repaired -= len(plan.Puts) + len(plan.Deletes)
+		rep.Repaired -= len(plan.Puts)
 		return rep, err
 	}
 	if rep.Repaired > 0 {
 		s.log.Info("reconcile: repaired drift", "group", g.ID, "keys", rep.Repaired)
 	}
+	after := rep
+	after.Drift = []Drift{}
+	s.reports.Store(groupID, after)
 	return rep, nil
 }
 
@@ -189,10 +240,9 @@ func (s *Service) states(ctx context.Context, groupID string, src StateSource) (
 	if err != nil {
 		return g, nil, nil, err
 	}
-	want, err := s.desired(ctx, g, src)
-	if err != nil {
-		return g, nil, nil, err
-	}
+	// etcd is read before the database: the outbox writes etcd only after
+	// the database commits, so a change that lands in between shows as
+	// missing (and is written now, idempotently), never as a value to revert.
 	cli, err := s.client(g)
 	if err != nil {
 		return g, nil, nil, err
@@ -209,6 +259,10 @@ func (s *Service) states(ctx context.Context, groupID string, src StateSource) (
 		for _, kv := range resp.Kvs {
 			have[string(kv.Key)] = kv.Value
 		}
+	}
+	want, err := s.desired(ctx, g, src)
+	if err != nil {
+		return g, nil, nil, err
 	}
 	return g, want, have, nil
 }

@@ -7,6 +7,7 @@ package gateway
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -29,9 +30,13 @@ type Service struct {
 	maxTxnOps int
 	// directTimeout bounds a publish's own etcd write before it is queued.
 	directTimeout time.Duration
-	wake          chan struct{} // Notify → RunOutbox
+	// settle is how long a reconcile waits to confirm drift (see Reconcile).
+	settle time.Duration
+	wake   chan struct{} // Notify → RunOutbox
 	// applied, when set, sees what each etcd write cost (benchmarks).
 	applied func(etcdstore.Result)
+	// reports holds each group's last drift report (groupID → Report).
+	reports sync.Map
 }
 
 // Option configures a Service.
@@ -53,6 +58,14 @@ func WithMaxTxnOps(n int) Option { return func(s *Service) { s.maxTxnOps = n } }
 // it records the change in the outbox instead (default 3s).
 func WithDirectTimeout(d time.Duration) Option { return func(s *Service) { s.directTimeout = d } }
 
+// WithReconcileSettle is how long a reconcile waits before confirming the
+// drift it found (default 500ms; 0 repairs at once, for single-writer tests).
+func WithReconcileSettle(d time.Duration) Option { return func(s *Service) { s.settle = d } }
+
+// defaultSettle outlasts the gap between a publish's etcd write and its
+// database commit, and between a commit and the outbox's write.
+const defaultSettle = 500 * time.Millisecond
+
 // New builds the control core on a migrated database and etcd clients.
 func New(db *gorm.DB, clients *etcdstore.Clients, opts ...Option) *Service {
 	s := &Service{
@@ -62,6 +75,7 @@ func New(db *gorm.DB, clients *etcdstore.Clients, opts ...Option) *Service {
 		log:           slog.Default(),
 		maxTxnOps:     128,
 		directTimeout: defaultDirectTimeout,
+		settle:        defaultSettle,
 		wake:          make(chan struct{}, 1),
 	}
 	for _, o := range opts {
