@@ -132,7 +132,11 @@ func (b *batch) compileRoute(r *apisix.Route) (*router.Route[*Route], error) {
 	}
 	merged, scopes := plugin.MergeScoped(svcPlugins, pcPlugins, r.Plugins,
 		plugin.Scope("service:"+r.ServiceID), plugin.Scope("plugin_config:"+r.PluginConfigID), plugin.Scope("route:"+r.ID))
-	set, err := plugin.CompileScoped(merged, scopes, plugin.Scope("route:"+r.ID))
+	var prev *plugin.Set // what the route compiled to before, to reuse
+	if old, ok := b.prev.Route(r.ID); ok {
+		prev = old.Plugins
+	}
+	set, err := plugin.CompileScopedFrom(merged, scopes, plugin.Scope("route:"+r.ID), prev)
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ type Restriction struct {
 	RejectedCode int      `json:"rejected_code"`
 	RejectedMsg  *string  `json:"rejected_msg"`
 
-	white, black map[string]struct{}
+	white, black *nameSet
 	methods      map[string]map[string]bool // user -> allowed methods
 	reject       *Reply
 	missing      *Reply
@@ -31,10 +31,20 @@ var httpMethods = map[string]bool{"GET": true, "POST": true, "PUT": true, "DELET
 	"HEAD": true, "OPTIONS": true, "CONNECT": true, "TRACE": true, "PURGE": true}
 
 // NewRestriction compiles a consumer-restriction configuration.
-func NewRestriction(raw json.RawMessage) (*Restriction, error) {
+func NewRestriction(raw json.RawMessage) (*Restriction, error) { return newRestriction(raw, nil) }
+
+// newRestriction compiles raw reusing prev, the restriction it replaces
+// (nil when none): a large whitelist changed by a few names shares most of
+// its set with prev's.
+func newRestriction(raw json.RawMessage, prev *Restriction) (*Restriction, error) {
 	r := &Restriction{Type: "consumer_name", RejectedCode: 403}
-	if err := decodeObject(raw, r); err != nil {
-		return nil, err
+	hasW, hasB, fast := r.decodeFast(raw)
+	hasM := false
+	if !fast {
+		var err error
+		if r, hasW, hasB, hasM, err = decodeRestriction(raw); err != nil {
+			return nil, err
+		}
 	}
 	switch r.Type {
 	case "consumer_name", "service_id", "route_id", "consumer_group_id":
@@ -44,15 +54,19 @@ func NewRestriction(raw json.RawMessage) (*Restriction, error) {
 	if r.RejectedCode < 200 {
 		return nil, fmt.Errorf("property \"rejected_code\" validation failed: expected %d to be at least 200", r.RejectedCode)
 	}
-	hasW, hasB, hasM := hasField(raw, "whitelist"), hasField(raw, "blacklist"), hasField(raw, "allowed_by_methods")
 	if !hasW && !hasB && !hasM {
 		return nil, fmt.Errorf("value should match any of: blacklist, whitelist or allowed_by_methods required")
 	}
 	if (hasW && len(r.Whitelist) == 0) || (hasB && len(r.Blacklist) == 0) {
 		return nil, fmt.Errorf("whitelist and blacklist need at least one item")
 	}
-	r.white = toSet(r.Whitelist)
-	r.black = toSet(r.Blacklist)
+	if prev != nil {
+		r.white = derive(prev.white, prev.Whitelist, r.Whitelist)
+		r.black = derive(prev.black, prev.Blacklist, r.Blacklist)
+	} else {
+		r.white = newNameSet(r.Whitelist)
+		r.black = newNameSet(r.Blacklist)
+	}
 	if len(r.AllowedBy) > 0 {
 		r.methods = map[string]map[string]bool{}
 		for _, a := range r.AllowedBy {
@@ -78,19 +92,18 @@ func NewRestriction(raw json.RawMessage) (*Restriction, error) {
 	return r, nil
 }
 
-func toSet(list []string) map[string]struct{} {
-	if len(list) == 0 {
-		return nil
+// decodeRestriction reads a configuration with encoding/json, and which of
+// the lists it sets.
+func decodeRestriction(raw json.RawMessage) (r *Restriction, hasW, hasB, hasM bool, err error) {
+	r = &Restriction{Type: "consumer_name", RejectedCode: 403}
+	if err := decodeObject(raw, r); err != nil {
+		return nil, false, false, false, err
 	}
-	m := make(map[string]struct{}, len(list))
-	for _, s := range list {
-		m[s] = struct{}{}
-	}
-	return m
+	return r, hasField(raw, "whitelist"), hasField(raw, "blacklist"), hasField(raw, "allowed_by_methods"), nil
 }
 
 // Allows tells whether the whitelist admits name (for benchmarks and tests).
-func (r *Restriction) Allows(name string) bool { _, ok := r.white[name]; return ok }
+func (r *Restriction) Allows(name string) bool { return r.white != nil && r.white.has(name) }
 
 // Access checks the request.
 func (r *Restriction) Access(c *Ctx) *Reply {
@@ -113,14 +126,14 @@ func (r *Restriction) Access(c *Ctx) *Reply {
 		return r.missing
 	}
 	if r.black != nil {
-		if _, ok := r.black[value]; ok {
+		if r.black.has(value) {
 			return r.reject
 		}
 	}
 	whitelisted := false
 	block := false
 	if r.white != nil {
-		_, whitelisted = r.white[value]
+		whitelisted = r.white.has(value)
 		block = !whitelisted
 	}
 	if r.methods != nil && !whitelisted {
