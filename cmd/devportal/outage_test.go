@@ -29,7 +29,7 @@ func TestEtcdOutageThroughTheWholeProduct(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ext.Close()
+	t.Cleanup(ext.Close) // after the product has stopped (cleanups run last-in first-out)
 	cfg, err := loadConfig([]string{
 		"--data-dir", t.TempDir(),
 		"--listen", freeAddr(t),
@@ -91,6 +91,8 @@ func TestEtcdOutageThroughTheWholeProduct(t *testing.T) {
 	// Admin actions are accepted and recorded meanwhile.
 	api.must(200, "POST", "/subscriptions/"+subB+"/approve", "")
 	api.must(200, "POST", "/subscriptions/"+subA+"/revoke", `{"reason":"contract ended"}`)
+	appC, keyC := app("c") // a new consumer, its key and its subscription
+	api.must(200, "POST", "/subscriptions/"+subscribe(appC)+"/approve", "")
 	api.must(200, "PUT", "/service_templates/"+tpl["id"].(string), fmt.Sprintf(`{"name":"shop","upstream":{"nodes":[{"host":"127.0.0.1","port":%d}]},
 		"routes":[{"name":"orders","template_id":%q,"paths":["/orders"]},{"name":"extra","paths":["/extra"]}]}`, upPort, routeTemplateID))
 	v2 := api.must(202, "POST", "/service_templates/"+tpl["id"].(string)+"/publish", `{"gateway_group_id":"default","version":"2"}`)
@@ -101,7 +103,7 @@ func TestEtcdOutageThroughTheWholeProduct(t *testing.T) {
 		t.Fatalf("outbox holds %v changes during the outage, want the approval, the revocation and the publish", n)
 	}
 	// The data plane keeps its last good configuration.
-	for key, want := range map[string]int{keyA: 200, keyB: 403} {
+	for key, want := range map[string]int{keyA: 200, keyB: 403, keyC: 401} {
 		if got := call(t, gw+"/orders", key); got != want {
 			t.Fatalf("data plane during the outage: %d, want %d (its last configuration)", got, want)
 		}
@@ -117,6 +119,7 @@ func TestEtcdOutageThroughTheWholeProduct(t *testing.T) {
 	awaitReady(t, "http://"+cfg.Listen, 200)
 	awaitCall(t, gw+"/orders", keyA, 403)
 	awaitCall(t, gw+"/orders", keyB, 200)
+	awaitCall(t, gw+"/orders", keyC, 200)
 	awaitCall(t, gw+"/extra", "", 200)
 	deadline := time.Now().Add(30 * time.Second)
 	for api.must(200, "GET", "/outbox", "")["pending"].(float64) != 0 {
@@ -125,9 +128,9 @@ func TestEtcdOutageThroughTheWholeProduct(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	// Once and in order: the whitelist holds B alone, once.
-	if wl := whitelist(t, ext.Endpoints(), "/apisix/routes/"+routeID); fmt.Sprint(wl) != "[app_"+appB+"]" {
-		t.Fatalf("whitelist after the outage = %v, want only B's consumer", wl)
+	// Once and in order: the whitelist holds B and C, once each, and not A.
+	if wl := whitelist(t, ext.Endpoints(), "/apisix/routes/"+routeID); fmt.Sprint(wl) != "[app_"+appB+" app_"+appC+"]" {
+		t.Fatalf("whitelist after the outage = %v, want B's and C's consumers", wl)
 	}
 	if rep := api.must(200, "GET", "/gateway_groups/default/drift", ""); len(rep["drift"].([]any)) != 0 {
 		t.Fatalf("drift after the outage: %v", rep["drift"])
