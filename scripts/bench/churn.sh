@@ -31,6 +31,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM
 
 # Binaries of our own, so that another engineer's `make build` cannot swap them mid-run.
 gateway=${GATEWAY_BIN:-$work/gateway}
@@ -84,12 +85,12 @@ def f(xs, k, scale=1.0, fmt="{:.2f}"):
     v = [x[k] * scale for x in xs]
     return (fmt + " (" + fmt + "–" + fmt + ")").format(statistics.median(v), min(v), max(v))
 print(f"\n### Churn: {routes} routes, {consumers} consumers, {rate} req/s, {rr} route + {cr} consumer changes/s (every {big}th route change on a big whitelist)\n")
-print("| window | rounds | p50 ms | p99 ms | p99.9 ms | max ms | node CPU % | non-200 | GCs |")
+print("| window | rounds | p50 ms | p99 ms | p99.9 ms | max ms | node CPU % | non-200 / errors / dropped | GCs |")
 print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for name, xs in (("steady", st), ("churn", ch)):
     cpu = [100 * x["node_cpu_seconds"] / x["seconds"] for x in xs]
     print(f"| {name} | {len(xs)} | {f(xs,'p50_ms')} | {f(xs,'p99_ms')} | {f(xs,'p999_ms')} | {f(xs,'max_ms')} | "
-          f"{statistics.median(cpu):.1f} ({min(cpu):.1f}–{max(cpu):.1f}) | {sum(x['non_200']+x['errors'] for x in xs)} | {f(xs,'gcs',fmt='{:.0f}')} |")
+          f"{statistics.median(cpu):.1f} ({min(cpu):.1f}–{max(cpu):.1f}) | {sum(x['non_200'] for x in xs)} / {sum(x['errors'] for x in xs)} / {sum(x.get('dropped', 0) for x in xs)} | {f(xs,'gcs',fmt='{:.0f}')} |")
 ratios = [c["p99_ms"] / s_["p99_ms"] for s_, c in zip(st, ch)]
 per = []
 for s_, c in zip(st, ch):

@@ -107,6 +107,10 @@ type windowResult struct {
 	Requests   int             `json:"requests"`
 	Non200     int             `json:"non_200"`
 	Errors     int             `json:"errors"`
+	// Dropped requests were still queued 5 s after the window: the node
+	// fell that far behind. They count in the percentiles with the time
+	// they had waited.
+	Dropped int `json:"dropped"`
 	P50ms      float64         `json:"p50_ms"`
 	P90ms      float64         `json:"p90_ms"`
 	P99ms      float64         `json:"p99_ms"`
@@ -155,37 +159,47 @@ func runWindow(ctx context.Context, args []string) error {
 		defer cli.Close()
 		w = &benchseed.Writer{Cli: cli, Cfg: *cfg, RouteRate: *routeRate, ConsumerRate: *consumerRate, BigEvery: *bigEvery, Seed: *seed}
 		wdone = make(chan struct{})
-		go func() { defer close(wdone); w.Run(ctx) }()
+		// The writer stops when the window ends.
+		wctx, wcancel := context.WithDeadline(ctx, time.Now().Add(*warm+*dur))
+		defer wcancel()
+		go func() { defer close(wdone); w.Run(wctx) }()
 	}
 
 	lg := newLoad(*node, *cfg, *conns, *seed)
 	total := *warm + *dur
 	start := time.Now()
 	measureAt := start.Add(*warm)
-	var cpu0 time.Duration
-	var ch0 benchseed.Stats
-	var gc0 float64
-	go func() {
-		time.Sleep(time.Until(measureAt))
-		cpu0, _, _ = procStat(*pid)
-		if w != nil {
-			ch0 = w.Stats()
-		}
-		if m, err := goMetrics(*metrics); err == nil {
-			gc0 = m["go_gc_duration_seconds_count"]
-		}
-	}()
-	lats, non200, errs := lg.run(ctx, *rate, start, measureAt, start.Add(total))
-	cpu1, _, err := procStat(*pid)
-	if err != nil {
-		return err
+	// Node CPU time, churn counts and GC count exactly at the window's
+	// start and end (the load may take longer to drain).
+	type mark struct {
+		cpu time.Duration
+		ch  benchseed.Stats
+		gc  float64
 	}
+	at := func(t time.Time, m *mark, done chan<- struct{}) {
+		time.Sleep(time.Until(t))
+		m.cpu, _, _ = procStat(*pid)
+		if w != nil {
+			m.ch = w.Stats()
+		}
+		if mm, err := goMetrics(*metrics); err == nil {
+			m.gc = mm["go_gc_duration_seconds_count"]
+		}
+		close(done)
+	}
+	var m0, m1 mark
+	done0, done1 := make(chan struct{}), make(chan struct{})
+	go at(measureAt, &m0, done0)
+	go at(start.Add(total), &m1, done1)
+	lats, non200, errs, dropped := lg.run(ctx, *rate, start, measureAt, start.Add(total))
+	<-done0
+	<-done1
 	res := windowResult{Mode: *mode, Rate: *rate, Seconds: dur.Seconds(), Requests: len(lats), Non200: non200, Errors: errs,
-		NodeCPUs: (cpu1 - cpu0).Seconds()}
+		Dropped: dropped, NodeCPUs: (m1.cpu - m0.cpu).Seconds(), GCs: m1.gc - m0.gc}
 	if w != nil {
-		s := w.Stats()
-		res.Churn = benchseed.Stats{RouteChanges: s.RouteChanges - ch0.RouteChanges, BigRouteChanges: s.BigRouteChanges - ch0.BigRouteChanges,
-			ConsumerChanges: s.ConsumerChanges - ch0.ConsumerChanges, Errors: s.Errors - ch0.Errors, Bytes: s.Bytes - ch0.Bytes}
+		s, s0 := m1.ch, m0.ch
+		res.Churn = benchseed.Stats{RouteChanges: s.RouteChanges - s0.RouteChanges, BigRouteChanges: s.BigRouteChanges - s0.BigRouteChanges,
+			ConsumerChanges: s.ConsumerChanges - s0.ConsumerChanges, Errors: s.Errors - s0.Errors, Bytes: s.Bytes - s0.Bytes}
 	}
 	cancel()
 	if wdone != nil {
@@ -202,7 +216,6 @@ func runWindow(ctx context.Context, args []string) error {
 	res.MaxMs = float64(lats[len(lats)-1]) / float64(time.Millisecond)
 	res.RSSBytes, res.HWMBytes, _ = procStatus(*pid)
 	if m, err := goMetrics(*metrics); err == nil {
-		res.GCs = m["go_gc_duration_seconds_count"] - gc0
 		res.HeapInuseB = m["go_memstats_heap_inuse_bytes"]
 	}
 	return json.NewEncoder(os.Stdout).Encode(res)
@@ -223,7 +236,8 @@ func newLoad(addr string, cfg benchseed.Config, conns int, seed uint64) *load {
 		cfg: cfg, conns: conns, seed: seed}
 }
 
-func (l *load) run(ctx context.Context, rate float64, start, measureAt, end time.Time) (lats []time.Duration, non200, errs int) {
+func (l *load) run(ctx context.Context, rate float64, start, measureAt, end time.Time) (lats []time.Duration, non200, errs, dropped int) {
+	giveUp := end.Add(5 * time.Second)
 	jobs := make(chan time.Time, int(rate*10)+1024)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -234,8 +248,15 @@ func (l *load) run(ctx context.Context, rate float64, start, measureAt, end time
 			rng := rand.New(rand.NewPCG(l.seed, uint64(k)))
 			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 			var mine []time.Duration
-			var bad, failed int
+			var bad, failed, gone int
 			for due := range jobs {
+				if time.Now().After(giveUp) {
+					if !due.Before(measureAt) {
+						mine = append(mine, time.Since(due))
+						gone++
+					}
+					continue
+				}
 				i := rng.IntN(l.cfg.Routes)
 				m := l.cfg.Member(i, rng.IntN(l.cfg.Members(i)))
 				req.Reset()
@@ -257,6 +278,7 @@ func (l *load) run(ctx context.Context, rate float64, start, measureAt, end time
 			lats = append(lats, mine...)
 			non200 += bad
 			errs += failed
+			dropped += gone
 			mu.Unlock()
 		}(k)
 	}
@@ -273,5 +295,5 @@ func (l *load) run(ctx context.Context, rate float64, start, measureAt, end time
 	}
 	close(jobs)
 	wg.Wait()
-	return lats, non200, errs
+	return lats, non200, errs, dropped
 }
