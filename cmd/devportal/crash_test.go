@@ -178,3 +178,96 @@ func isClosed(ch chan struct{}) bool {
 		return false
 	}
 }
+
+// A process killed with SIGKILL in the middle of approvals and revocations
+// leaves the portal and etcd agreeing after restart: the route's whitelist
+// is exactly the applications whose subscriptions the database says are
+// approved, and there is no drift.
+func TestSIGKILLMidApprovalsLeavesPortalAndEtcdAgreeing(t *testing.T) {
+	const token = "crash-admin-token-9876543210"
+	dir := t.TempDir()
+	listen, etcdURL := freeAddr(t), "http://"+freeAddr(t)
+	args := fmt.Sprintf("--data-dir %s --listen %s --etcd-listen %s --etcd-peer-listen http://%s --gateway-listen %s --no-gateway",
+		dir, listen, etcdURL, freeAddr(t), freeAddr(t))
+	p := spawn(t, args, token)
+	base := "http://" + listen
+	waitHealthy(t, base, func() (error, bool) { return nil, isClosed(p.exited) })
+	api := adminAPI{t: t, base: base + "/api/v1", token: token}
+
+	tpl := api.must(201, "POST", "/service_templates", `{"name":"subs","upstream":{"nodes":[{"host":"127.0.0.1","port":1}]},"routes":[{"name":"r","paths":["/r"]}]}`)
+	svc := api.must(200, "POST", "/service_templates/"+tpl["id"].(string)+"/publish", `{"gateway_group_id":"default","version":"1"}`)
+	routeID := svc["routes"].([]any)[0].(map[string]any)["id"].(string)
+	portalAPI := api.must(201, "POST", "/portal/apis", fmt.Sprintf(`{"gateway_group_id":"default","service_id":%q,"route_id":%q,
+		"name":"Subs","auth":"key-auth","approval":"manual"}`, svc["id"], routeID))
+	api.must(200, "POST", "/portal/apis/"+portalAPI["id"].(string)+"/publish", "")
+	org := api.must(201, "POST", "/organizations", `{"name":"crashers"}`)
+	const n = 60
+	subs := make([]string, n)
+	for i := range subs {
+		app := api.must(201, "POST", "/organizations/"+org["id"].(string)+"/applications", fmt.Sprintf(`{"name":"app%d"}`, i))
+		s := api.must(201, "POST", "/subscriptions", fmt.Sprintf(`{"application_id":%q,"api_id":%q}`, app["id"], portalAPI["id"]))
+		subs[i] = s["id"].(string)
+	}
+
+	// Approve every one, and revoke every third, from four clients at once;
+	// kill the process while they run.
+	var done atomic.Int32
+	for w := 0; w < 4; w++ {
+		go func() {
+			for i := w; i < n; i += 4 {
+				for _, action := range []string{"approve", "revoke"} {
+					if action == "revoke" && i%3 != 0 {
+						continue
+					}
+					req, _ := http.NewRequest("POST", base+"/api/v1/subscriptions/"+subs[i]+"/"+action, strings.NewReader(`{"reason":"test"}`))
+					req.Header.Set("X-API-KEY", token)
+					req.Header.Set("Content-Type", "application/json")
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						return // killed
+					}
+					resp.Body.Close()
+					done.Add(1)
+				}
+			}
+		}()
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for done.Load() < n/3 && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	p.kill() // SIGKILL
+	if done.Load() == 0 {
+		t.Fatalf("nothing was approved before the kill\n%s", p.log.String())
+	}
+
+	p = spawn(t, args, token)
+	waitHealthy(t, base, func() (error, bool) { return nil, isClosed(p.exited) })
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		pending := api.must(200, "GET", "/outbox", "")["pending"].(float64)
+		drift := api.must(200, "GET", "/gateway_groups/default/drift", "")["drift"].([]any)
+		if pending == 0 && len(drift) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after restart: %v changes pending, drift %v", pending, drift)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	approved := api.must(200, "GET", "/subscriptions?status=approved&limit=500", "")["list"].([]any)
+	want := map[string]bool{}
+	for _, s := range approved {
+		want["app_"+s.(map[string]any)["application_id"].(string)] = true
+	}
+	got := map[string]bool{}
+	for _, name := range whitelist(t, []string{etcdURL}, "/apisix/routes/"+routeID) {
+		if name != "devportal:nobody" {
+			got[name] = true
+		}
+	}
+	if len(want) == 0 || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("whitelist %v, the database's approved applications %v", got, want)
+	}
+	t.Logf("killed after %d of %d actions; %d approved, whitelist agrees", done.Load(), n+n/3, len(want))
+}
