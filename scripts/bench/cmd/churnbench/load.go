@@ -101,16 +101,16 @@ func runReady(ctx context.Context, args []string) error {
 
 // windowResult is one measured window.
 type windowResult struct {
-	Mode       string          `json:"mode"`
-	Rate       float64         `json:"rate"`
-	Seconds    float64         `json:"seconds"`
-	Requests   int             `json:"requests"`
-	Non200     int             `json:"non_200"`
-	Errors     int             `json:"errors"`
+	Mode     string  `json:"mode"`
+	Rate     float64 `json:"rate"`
+	Seconds  float64 `json:"seconds"`
+	Requests int     `json:"requests"`
+	Non200   int     `json:"non_200"`
+	Errors   int     `json:"errors"`
 	// Dropped requests were still queued 5 s after the window: the node
 	// fell that far behind. They count in the percentiles with the time
 	// they had waited.
-	Dropped int `json:"dropped"`
+	Dropped    int             `json:"dropped"`
 	P50ms      float64         `json:"p50_ms"`
 	P90ms      float64         `json:"p90_ms"`
 	P99ms      float64         `json:"p99_ms"`
