@@ -60,11 +60,16 @@ func TestAdminDriftRepair(t *testing.T) {
 		f := e.fixture(t)
 		e.Drain(t)
 		b := e.adminBrowser(t)
+		b.get("/admin/groups/"+e.Group.ID).must(t, http.StatusOK) // the first view checks
 		// Someone deletes the route in etcd behind the control plane's back.
 		if _, err := e.Member.Client(t).Delete(e.Ctx, e.Group.Prefix+"/routes/"+f.svc.Routes[0].ID); err != nil {
 			t.Fatal(err)
 		}
-		p := b.get("/admin/groups/"+e.Group.ID).must(t, http.StatusOK)
+		// The page shows the last check until asked for a new one.
+		if p := b.get("/admin/groups/"+e.Group.ID).must(t, http.StatusOK); p.TestID("drift-check").Length() != 1 {
+			t.Fatalf("no Check now link:\n%s", p.TestID("drift").Text())
+		}
+		p := b.get("/admin/groups/"+e.Group.ID+"?check=1").must(t, http.StatusOK)
 		row := p.TestID("drift-table").Find("tr:contains('" + f.svc.Routes[0].ID + "')")
 		if !strings.Contains(row.Text(), "missing") {
 			t.Fatalf("drift panel does not show the missing route:\n%s", p.TestID("drift").Text())

@@ -70,11 +70,17 @@ func (h *handler) adminGroup(c fiber.Ctx) error {
 	for _, s := range svcs.List {
 		p.Services = append(p.Services, viewServiceRow(s))
 	}
-	if rep, err := h.gw.Diff(ctx, gid, h.cfg.State); err != nil {
+	// The last check, unless asked for a new one (?check=1) or there is
+	// none yet: a check reads the group's whole etcd and portal state.
+	rep, ok := h.gw.LastReport(gid)
+	if !ok || c.Query("check") != "" {
+		rep, err = h.gw.Diff(ctx, gid, h.cfg.State)
+	}
+	if err != nil {
 		h.log.Warn("admin: drift", "group", gid, "err", err)
 		p.DriftErr = "Drift could not be checked: etcd did not answer."
 	} else {
-		p.Checked, p.Drift = rep.Checked, viewDrift(rep.Drift)
+		p.Checked, p.Drift, p.CheckedAt = rep.Checked, viewDrift(rep.Drift), rep.At
 	}
 	return render(c, fiber.StatusOK, admin.GroupDetail(p))
 }

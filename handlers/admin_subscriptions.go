@@ -6,7 +6,6 @@ import (
 
 	"github.com/gofiber/fiber/v3"
 
-	"devportal/internal/listing"
 	"devportal/portal/subscriptions"
 	"devportal/views/admin"
 	"devportal/views/components"
@@ -39,21 +38,21 @@ func (h *handler) adminSubscriptions(c fiber.Ctx) error {
 		base.Set("app", f.AppID)
 		p.FilterNote, p.ClearHref = "the subscriptions of one application", "/admin/subscriptions?status="+url.QueryEscape(status)
 	}
+	counts, err := h.cfg.Subscriptions.Counts(ctx, act, f)
+	if err != nil {
+		return err
+	}
 	for _, t := range subscriptionTabs {
-		tf := f
-		if t.status != "all" {
-			tf.Status = t.status
-		}
-		n, err := h.cfg.Subscriptions.List(ctx, act, tf, listing.Options{Limit: 1})
-		if err != nil {
-			return err
+		n := counts[t.status]
+		if t.status == "all" {
+			n = counts[""]
 		}
 		q := url.Values{}
 		for k, v := range base {
 			q[k] = v
 		}
 		q.Set("status", t.status)
-		p.Tabs = append(p.Tabs, admin.StatusTab{Status: t.status, Label: t.label, Count: n.Total, Href: "/admin/subscriptions?" + q.Encode()})
+		p.Tabs = append(p.Tabs, admin.StatusTab{Status: t.status, Label: t.label, Count: n, Href: "/admin/subscriptions?" + q.Encode()})
 	}
 	if status != "all" {
 		f.Status = status

@@ -62,6 +62,12 @@ func Migrate(db *gorm.DB) error {
 	if err := db.AutoMigrate(All()...); err != nil {
 		return err
 	}
+	// Indexes replaced by wider ones (models.Subscription's comment).
+	for _, old := range []string{"idx_sub_api_status", "idx_sub_status_created", "idx_subscriptions_app_id", "idx_subscriptions_org_id"} {
+		if err := db.Exec("DROP INDEX IF EXISTS " + old).Error; err != nil {
+			return err
+		}
+	}
 	// Indexes gorm's tags cannot say (a WHERE with commas).
 	return db.Exec(`CREATE UNIQUE INDEX IF NOT EXISTS idx_sub_active ON subscriptions (app_id, api_id)
 		WHERE status IN ('pending', 'approved')`).Error

@@ -31,6 +31,7 @@ type portalServices struct {
 	audit   *audit.Log
 	signup  *signup.Service
 	state   *gatewaystate.Source
+	box     *secrets.Box
 }
 
 func newPortal(ctx context.Context, cfg Config, db *gorm.DB, gw *gateway.Service, acc *accounts.Service, log *slog.Logger) (*portalServices, error) {
@@ -61,7 +62,7 @@ func newPortal(ctx context.Context, cfg Config, db *gorm.DB, gw *gateway.Service
 	a := apps.New(db, gw, o, box, keyring)
 	return &portalServices{
 		orgs: o, apps: a, catalog: catalog.New(db, gw), subs: subscriptions.New(db, gw, a, o),
-		audit: audit.New(db), signup: signup.New(db, acc, o), state: gatewaystate.New(db, a),
+		audit: audit.New(db), signup: signup.New(db, acc, o), state: gatewaystate.New(db, a), box: box,
 	}, nil
 }
 

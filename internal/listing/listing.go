@@ -15,7 +15,8 @@ type Options struct {
 	Limit  int // 0 means DefaultPageSize
 }
 
-// Page is a page of a list with the total count.
+// Page is a page of a list with the total count. Counting stops past
+// MaxCount: a Total above MaxCount (MaxCount+1) means "more than MaxCount".
 type Page[T any] struct {
 	List  []T   `json:"list"`
 	Total int64 `json:"total"`
@@ -27,10 +28,20 @@ const (
 	MaxPageSize     = 500
 )
 
-// Paginate counts q and loads one page of it, in order, into dest.
+// MaxCount is where counting stops, so that a list of a million rows costs
+// what a list of ten thousand does: totals are exact up to MaxCount, and
+// pages start at most MaxCount rows in (offsets past it read the last page
+// a count can name).
+const MaxCount = 10_000
+
+// Capped tells whether a total is a lower bound: more than MaxCount rows.
+func Capped(total int64) bool { return total > MaxCount }
+
+// Paginate counts q (up to MaxCount+1 rows) and loads one page of it, in
+// order, into dest.
 func Paginate(q *gorm.DB, o Options, order string, dest any) (int64, error) {
-	var total int64
-	if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
+	total, err := Count(q)
+	if err != nil {
 		return 0, err
 	}
 	limit := o.Limit
@@ -38,7 +49,17 @@ func Paginate(q *gorm.DB, o Options, order string, dest any) (int64, error) {
 		limit = DefaultPageSize
 	}
 	limit = min(limit, MaxPageSize)
-	err := q.Order(order).Offset(max(o.Offset, 0)).Limit(limit).Find(dest).Error
+	offset := min(max(o.Offset, 0), MaxCount)
+	err = q.Order(order).Offset(offset).Limit(limit).Find(dest).Error
+	return total, err
+}
+
+// Count counts the rows q selects, stopping at MaxCount+1: it reads at most
+// that many index entries however large the table.
+func Count(q *gorm.DB) (int64, error) {
+	var total int64
+	sub := q.Session(&gorm.Session{}).Select("1").Limit(MaxCount + 1)
+	err := q.Session(&gorm.Session{NewDB: true}).Table("(?) AS capped", sub).Count(&total).Error
 	return total, err
 }
 

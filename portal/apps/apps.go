@@ -342,6 +342,39 @@ func (s *Service) ConsumerOps(ctx context.Context, tx *gorm.DB, appID string) ([
 	return ops, nil
 }
 
+// GroupConsumerOps are ConsumerOps for every application that is a
+// consumer on a group, in application ID order, read in two queries
+// whatever their number (the reconciler's view of a group).
+func (s *Service) GroupConsumerOps(ctx context.Context, tx *gorm.DB, groupID string) ([]gateway.Op, error) {
+	db := tx.WithContext(ctx)
+	var appIDs []string
+	if err := db.Model(&models.AppGroup{}).Where("group_id = ?", groupID).Order("app_id").Pluck("app_id", &appIDs).Error; err != nil {
+		return nil, err
+	}
+	var keys []models.APIKey
+	if err := db.Joins("JOIN app_groups ON app_groups.app_id = api_keys.app_id AND app_groups.group_id = ?", groupID).
+		Where("api_keys.expires_at IS NULL OR api_keys.expires_at > ?", s.now()).
+		Order("api_keys.app_id, api_keys.created_at").Find(&keys).Error; err != nil {
+		return nil, err
+	}
+	byApp := make(map[string][]models.APIKey, len(appIDs))
+	for _, k := range keys {
+		byApp[k.AppID] = append(byApp[k.AppID], k)
+	}
+	ops := make([]gateway.Op, 0, len(appIDs)+len(keys))
+	for _, id := range appIDs {
+		ops = append(ops, gateway.Op{Kind: gateway.OpConsumerPut, Username: ConsumerName(id), Labels: map[string]string{"application_id": id}})
+		for _, k := range byApp[id] {
+			plain, err := s.box.Open(k.KeyEncrypted)
+			if err != nil {
+				return nil, errors.New("apps: a stored key does not open with this server secret (was DEVPORTAL_SECRET changed?)")
+			}
+			ops = append(ops, s.credentialOp(id, k, plain))
+		}
+	}
+	return ops, nil
+}
+
 func (s *Service) credentialOp(appID string, k models.APIKey, plain string) gateway.Op {
 	return gateway.Op{Kind: gateway.OpCredentialPut, Username: ConsumerName(appID), CredentialID: k.ID,
 		EncryptedKey: s.keyring.Encrypt(plain), Labels: map[string]string{"application_id": appID}}

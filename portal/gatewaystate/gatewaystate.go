@@ -30,17 +30,9 @@ var _ gateway.StateSource = (*Source)(nil)
 // order that applies cleanly: consumers, policies, then whitelist entries.
 func (s *Source) GroupOps(ctx context.Context, groupID string) ([]gateway.Op, error) {
 	db := s.db.WithContext(ctx)
-	var ops []gateway.Op
-	var appIDs []string
-	if err := db.Model(&models.AppGroup{}).Where("group_id = ?", groupID).Order("app_id").Pluck("app_id", &appIDs).Error; err != nil {
+	ops, err := s.apps.GroupConsumerOps(ctx, db, groupID)
+	if err != nil {
 		return nil, err
-	}
-	for _, id := range appIDs {
-		consumer, err := s.apps.ConsumerOps(ctx, db, id)
-		if err != nil {
-			return nil, err
-		}
-		ops = append(ops, consumer...)
 	}
 	// Routes of deleted key-auth APIs stay closed.
 	var closed []models.ClosedRoute

@@ -277,21 +277,8 @@ func (s *Service) List(ctx context.Context, actor portal.Actor, f Filter, o list
 			return listing.Page[Subscription]{}, err
 		}
 	}
-	q := s.db.WithContext(ctx).Model(&models.Subscription{})
-	if f.Status != "" {
-		q = q.Where("status = ?", f.Status)
-	}
-	if f.AppID != "" {
-		q = q.Where("app_id = ?", f.AppID)
-	}
-	if f.APIID != "" {
-		q = q.Where("api_id = ?", f.APIID)
-	}
-	if f.OrgID != "" {
-		q = q.Where("org_id = ?", f.OrgID)
-	}
 	var page []models.Subscription
-	total, err := listing.Paginate(q, o, "created_at DESC, id DESC", &page)
+	total, err := listing.Paginate(s.filtered(ctx, f), o, "created_at DESC, id DESC", &page)
 	if err != nil {
 		return listing.Page[Subscription]{}, err
 	}
@@ -309,6 +296,43 @@ func (s *Service) List(ctx context.Context, actor portal.Actor, f Filter, o list
 	}
 	out.List, err = s.scan(rows)
 	return out, err
+}
+
+// Counts counts the subscriptions of each state under an admin's filter
+// (f.Status is ignored), and all of them under "": one capped count per
+// state (listing.Count), so a million rows cost what ten thousand do.
+func (s *Service) Counts(ctx context.Context, actor portal.Actor, f Filter) (map[string]int64, error) {
+	if !actor.IsAdmin {
+		return nil, apperr.ErrForbidden
+	}
+	out := map[string]int64{}
+	for _, st := range []string{Pending, Approved, Rejected, Revoked, Cancelled, ""} {
+		f.Status = st
+		n, err := listing.Count(s.filtered(ctx, f))
+		if err != nil {
+			return nil, err
+		}
+		out[st] = n
+	}
+	return out, nil
+}
+
+// filtered selects the subscriptions f names.
+func (s *Service) filtered(ctx context.Context, f Filter) *gorm.DB {
+	q := s.db.WithContext(ctx).Model(&models.Subscription{})
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.AppID != "" {
+		q = q.Where("app_id = ?", f.AppID)
+	}
+	if f.APIID != "" {
+		q = q.Where("api_id = ?", f.APIID)
+	}
+	if f.OrgID != "" {
+		q = q.Where("org_id = ?", f.OrgID)
+	}
+	return q
 }
 
 // query joins the names shown beside a subscription.

@@ -27,7 +27,7 @@ type DashboardProps struct {
 	GroupStatus   []GroupStatus
 }
 
-func n64(n int64) string { return strconv.FormatInt(n, 10) }
+func n64(n int64) string { return components.Count(n) }
 
 func card(testID, label string, n int64, href string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {

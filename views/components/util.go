@@ -42,3 +42,15 @@ func PageURL(base string, page int) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+// MaxCount is where the domain's counts stop (listing.MaxCount): a count
+// above it means "more than MaxCount".
+const MaxCount = 10_000
+
+// Count shows a count, "10000+" past MaxCount.
+func Count(n int64) string {
+	if n > MaxCount {
+		return strconv.Itoa(MaxCount) + "+"
+	}
+	return strconv.FormatInt(n, 10)
+}
