@@ -1,33 +1,53 @@
 package handlers_test
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gofiber/fiber/v3"
+
+	"devportal/gateway"
+	"devportal/handlers"
 	"devportal/internal/dbtest"
+	"devportal/models"
 	"devportal/portal/apps"
 	"devportal/portal/catalog"
 	"devportal/portal/orgs"
 	"devportal/portal/subscriptions"
 )
 
-// BenchmarkApprovalToDataPlane measures how long an approval takes to be
-// enforced: from the Admin API's approve call until a real data plane node
-// answers 200 to the application's key, with the outbox worker running as
-// in production (woken by the approval). Each iteration first creates an
-// application and its pending subscription (not timed). It reports the
-// p50, p99 and max latency (and the p50 and p99 of the approve call alone, which
-// commits the database transaction); run it with at least 200 iterations:
+// BenchmarkPropagation measures how long a change takes to be enforced by a
+// real data plane node, as a user sees it: from the Admin API call until the
+// node answers differently. Each iteration times three changes:
 //
-//	go test -run '^$' -bench ApprovalToDataPlane -benchtime 300x ./handlers/
+//   - approve: approve call → first 200 with the application's key;
+//   - revoke: revoke call → first 403 with that key;
+//   - publish: publish call of a new service → first 200 on its path.
+//
+// The outbox worker runs as in production (woken by each change), and a
+// background load keeps the node serving other keys at a fixed rate
+// (PROPAGATION_LOAD_RPS, default 500/s) while another client approves other
+// applications. It reports p50, p99 and max per kind; run it with at least
+// 200 iterations:
+//
+//	go test -run '^$' -bench Propagation -benchtime 300x ./handlers/
 //
 // With DATABASE_URL=postgres://... it runs on PostgreSQL instead of SQLite.
-func BenchmarkApprovalToDataPlane(b *testing.B) {
+func BenchmarkPropagation(b *testing.B) {
 	db := dbtest.SQLite(b)
 	if pg, ok := dbtest.Postgres(b); ok {
 		db = pg // DATABASE_URL names PostgreSQL: measure on it instead
@@ -35,7 +55,8 @@ func BenchmarkApprovalToDataPlane(b *testing.B) {
 	e := newPortalEnv(b, db)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
 	b.Cleanup(up.Close)
-	svc := e.w.PublishService(b, "bench", "/bench", "127.0.0.1", up.Listener.Addr().(*net.TCPAddr).Port)
+	upPort := up.Listener.Addr().(*net.TCPAddr).Port
+	svc := e.w.PublishService(b, "bench", "/bench", "127.0.0.1", upPort)
 	node := startNode(b, e.w.Group.Prefix)
 	runOutbox(b, e.gw)
 
@@ -48,40 +69,161 @@ func BenchmarkApprovalToDataPlane(b *testing.B) {
 	node.await(b, "/bench", "", 401, missingKey)
 	var org orgs.Org
 	adminCall(b, e.app, 201, "POST", "/api/v1/organizations", map[string]any{"name": "bench"}, &org)
+	newSub := func(name string) (apps.Created, subscriptions.Subscription) {
+		var app apps.Created
+		adminCall(b, e.app, 201, "POST", "/api/v1/organizations/"+org.ID+"/applications", map[string]any{"name": name}, &app)
+		var sub subscriptions.Subscription
+		adminCall(b, e.app, 201, "POST", "/api/v1/subscriptions", map[string]any{"application_id": app.ID, "api_id": api.ID}, &sub)
+		return app, sub
+	}
 
-	// lat is approve call → 200 at the node; call is the approve call alone.
-	lat, call := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
+	// Background load: traffic at a fixed rate with an approved key, and a
+	// second admin client approving other applications.
+	loadApp, loadSub := newSub("load")
+	adminCall(b, e.app, 200, "POST", "/api/v1/subscriptions/"+loadSub.ID+"/approve", nil, nil)
+	node.await(b, "/bench", loadApp.APIKey, 200, "ok")
+	ctx, cancel := context.WithCancel(context.Background())
+	var bg sync.WaitGroup
+	b.Cleanup(func() { cancel(); bg.Wait() })
+	var served, writes atomic.Int64
+	rps := envInt("PROPAGATION_LOAD_RPS", 500)
+	bg.Go(func() { fixedRate(ctx, "http://"+node.node.Addr()+"/bench", loadApp.APIKey, rps, &served) })
+	bg.Go(func() {
+		for i := 0; ctx.Err() == nil; i++ {
+			var app apps.Created
+			var sub subscriptions.Subscription
+			err := errors.Join(
+				backgroundCall(e.app, "POST", "/api/v1/organizations/"+org.ID+"/applications", map[string]any{"name": fmt.Sprint("bg-", i)}, &app),
+				backgroundCall(e.app, "POST", "/api/v1/subscriptions", map[string]any{"application_id": app.ID, "api_id": api.ID}, &sub),
+				backgroundCall(e.app, "POST", "/api/v1/subscriptions/"+sub.ID+"/approve", nil, nil))
+			if err != nil {
+				if ctx.Err() == nil {
+					b.Errorf("background approvals: %v", err)
+				}
+				return
+			}
+			writes.Add(1)
+			select {
+			case <-ctx.Done():
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	})
+
+	// await polls the node until path with key answers status.
+	await := func(kind string, i int, start time.Time, path, key string, status int) time.Duration {
+		for {
+			got, body := node.get(b, path, key)
+			if got == status {
+				return time.Since(start)
+			}
+			if time.Since(start) > 10*time.Second {
+				b.Fatalf("%s %d not enforced after 10s: %d %q", kind, i, got, body)
+			}
+		}
+	}
+	lat := map[string][]time.Duration{}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		var app apps.Created
-		adminCall(b, e.app, 201, "POST", "/api/v1/organizations/"+org.ID+"/applications", map[string]any{"name": fmt.Sprintf("app-%d", i)}, &app)
-		var sub subscriptions.Subscription
-		adminCall(b, e.app, 201, "POST", "/api/v1/subscriptions", map[string]any{"application_id": app.ID, "api_id": api.ID}, &sub)
+		app, sub := newSub(fmt.Sprintf("app-%d", i))
+		path := fmt.Sprintf("/pub%d", i)
+		tpl, err := e.gw.CreateTemplate(e.w.Ctx, models.ServiceSpec{Name: fmt.Sprint("pub-", i), Type: gateway.TypeHTTP,
+			Upstream: models.UpstreamSpec{Nodes: []models.NodeSpec{{Host: "127.0.0.1", Port: upPort, Weight: 1}}},
+			Routes:   []models.RouteSpec{{Name: "r", Paths: []string{path}}}})
+		if err != nil {
+			b.Fatal(err)
+		}
 		b.StartTimer()
 
 		start := time.Now()
 		adminCall(b, e.app, 200, "POST", "/api/v1/subscriptions/"+sub.ID+"/approve", nil, nil)
-		call = append(call, time.Since(start))
-		for {
-			status, body := node.get(b, "/bench", app.APIKey)
-			if status == 200 {
-				break
-			}
-			if time.Since(start) > 10*time.Second {
-				b.Fatalf("approval %d not enforced after 10s: %d %q", i, status, body)
-			}
-		}
-		lat = append(lat, time.Since(start))
+		lat["approve"] = append(lat["approve"], await("approval", i, start, "/bench", app.APIKey, 200))
+
+		start = time.Now()
+		adminCall(b, e.app, 200, "POST", "/api/v1/subscriptions/"+sub.ID+"/revoke", map[string]any{"reason": "bench"}, nil)
+		lat["revoke"] = append(lat["revoke"], await("revocation", i, start, "/bench", app.APIKey, 403))
+
+		start = time.Now()
+		adminCall(b, e.app, 200, "POST", "/api/v1/service_templates/"+tpl.ID+"/publish",
+			map[string]any{"gateway_group_id": e.w.Group.ID, "version": "1"}, nil)
+		lat["publish"] = append(lat["publish"], await("publish", i, start, path, "", 200))
 	}
 	b.StopTimer()
-	slices.Sort(lat)
-	slices.Sort(call)
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	b.ReportMetric(ms(lat[(len(lat)-1)*50/100]), "p50-ms")
-	b.ReportMetric(ms(lat[(len(lat)-1)*99/100]), "p99-ms")
-	b.ReportMetric(ms(lat[len(lat)-1]), "max-ms")
-	b.ReportMetric(ms(call[(len(call)-1)*50/100]), "approve-call-p50-ms")
-	b.ReportMetric(ms(call[(len(call)-1)*99/100]), "approve-call-p99-ms")
-	b.ReportMetric(float64(len(lat)), "approvals")
+	for _, kind := range []string{"approve", "revoke", "publish"} {
+		l := lat[kind]
+		slices.Sort(l)
+		b.ReportMetric(ms(l[(len(l)-1)*50/100]), kind+"-p50-ms")
+		b.ReportMetric(ms(l[(len(l)-1)*99/100]), kind+"-p99-ms")
+		b.ReportMetric(ms(l[len(l)-1]), kind+"-max-ms")
+	}
+	b.ReportMetric(float64(len(lat["approve"])), "changes-each")
+	b.ReportMetric(float64(served.Load())/b.Elapsed().Seconds(), "bg-req/s")
+	b.ReportMetric(float64(writes.Load())/b.Elapsed().Seconds(), "bg-approvals/s")
+}
+
+// backgroundCall is adminCall for goroutines other than the benchmark's:
+// it returns its error instead of failing there.
+func backgroundCall(app *fiber.App, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	req.Header.Set(handlers.APIKeyHeader, adminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := app.Test(req, fiber.TestConfig{Timeout: 30 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%s %s = %d %s", method, path, resp.StatusCode, b)
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+// envInt reads a positive integer from the environment, or def.
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
+// fixedRate sends GET url with key at rps requests a second until ctx ends,
+// counting the answers.
+func fixedRate(ctx context.Context, url, key string, rps int, served *atomic.Int64) {
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	tick := time.NewTicker(time.Second / time.Duration(max(rps, 1)))
+	defer tick.Stop()
+	sem := make(chan struct{}, 64) // at most 64 in flight
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		select {
+		case sem <- struct{}{}:
+		default:
+			continue // the node is behind: drop this tick rather than queue
+		}
+		go func() {
+			defer func() { <-sem }()
+			req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+			req.Header.Set("apikey", key)
+			if resp, err := client.Do(req); err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				served.Add(1)
+			}
+		}()
+	}
 }
