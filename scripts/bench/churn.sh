@@ -18,7 +18,14 @@ cd "$(dirname "$0")/../.."
 ROUTES=${ROUTES:-10000} CONSUMERS=${CONSUMERS:-100000} BIG=${BIG:-10} WHITELIST=${WHITELIST:-20}
 RATE=${RATE:-2000} DUR=${DUR:-20} WARMUP=${WARMUP:-2} ROUNDS=${ROUNDS:-3}
 ROUTE_RATE=${ROUTE_RATE:-20} CONSUMER_RATE=${CONSUMER_RATE:-10} BIG_EVERY=${BIG_EVERY:-4}
-ETCD=http://127.0.0.1:23890 NODE=127.0.0.1:19180 METRICS=127.0.0.1:19191 UPSTREAM=127.0.0.1:18181
+# Ports of our own (the throughput benchmark uses 19080-19191, 23790-23800, 18081).
+ETCD=http://127.0.0.1:29379 ETCD_PEER=http://127.0.0.1:29380 NODE=127.0.0.1:29180 METRICS=127.0.0.1:29191 UPSTREAM=127.0.0.1:29181
+for port in 29379 29380 29180 29191 29181; do
+	if ss -ltn "sport = :$port" | grep -q LISTEN; then
+		echo "churn.sh: port $port is in use" >&2
+		exit 1
+	fi
+done
 LOCK=/tmp/devportal-bench.lock
 
 out=bench-results/churn-$(date -u +%Y%m%dT%H%M%SZ)
@@ -44,7 +51,7 @@ sizes=(-routes "$ROUTES" -consumers "$CONSUMERS" -big "$BIG" -whitelist "$WHITEL
 
 # etcd, the churn writer and the upstream share CPU 1 with the load generator;
 # the node has CPU 0 to itself.
-taskset -c 1 "$cb" etcd -dir "$work/etcd" -client-url $ETCD -peer-url http://127.0.0.1:23900 >"$out/etcd.log" 2>&1 &
+taskset -c 1 "$cb" etcd -dir "$work/etcd" -client-url $ETCD -peer-url $ETCD_PEER >"$out/etcd.log" 2>&1 &
 pids+=($!)
 taskset -c 1 "$cb" upstream -listen $UPSTREAM >"$out/upstream.log" 2>&1 &
 pids+=($!)
@@ -52,13 +59,14 @@ for _ in $(seq 100); do grep -q ready "$out/etcd.log" && break; sleep 0.2; done
 echo "seeding $ROUTES routes, $CONSUMERS consumers ..."
 taskset -c 1 "$cb" seed -etcd $ETCD "${sizes[@]}" | tee "$out/seed.json"
 
-args=(--etcd $ETCD --prefix /apisix --listen $NODE --metrics-listen $METRICS --log-level warn)
+args=(--etcd $ETCD --prefix /apisix --listen $NODE --metrics-listen $METRICS --log-level warn --pprof)
 measure() {
 	# Start time, memory, then the interleaved windows, all under the lock.
 	GOMAXPROCS=1 taskset -c 0 "$gateway" "${args[@]}" 2>"$out/node.log" &
 	node=$!
 	pids+=("$node")
 	taskset -c 1 "$cb" ready -pid "$node" -node $NODE -metrics $METRICS "${sizes[@]}" | tee "$out/start.json"
+	curl -s -o "$out/heap-start.pprof" "http://$METRICS/debug/pprof/heap" || true
 	for r in $(seq "$ROUNDS"); do
 		for mode in steady churn; do
 			taskset -c 1 "$cb" window -mode $mode -pid "$node" -node $NODE -metrics $METRICS -etcd $ETCD \
@@ -66,6 +74,7 @@ measure() {
 				-big-every "$BIG_EVERY" -seed "$r" "${sizes[@]}" | tee -a "$out/windows.jsonl"
 		done
 	done
+	curl -s -o "$out/heap-end.pprof" "http://$METRICS/debug/pprof/heap" || true
 	kill "$node"
 }
 echo "measuring (waiting for $LOCK) ..."

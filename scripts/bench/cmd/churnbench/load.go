@@ -20,7 +20,7 @@ import (
 
 func runUpstream(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("upstream", flag.ContinueOnError)
-	listen := fs.String("listen", "127.0.0.1:18181", "listen address")
+	listen := fs.String("listen", "127.0.0.1:29181", "listen address")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,8 +42,8 @@ func runUpstream(ctx context.Context, args []string) error {
 func runReady(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("ready", flag.ContinueOnError)
 	pid := fs.Int("pid", 0, "node process id")
-	node := fs.String("node", "127.0.0.1:19180", "node address")
-	metrics := fs.String("metrics", "127.0.0.1:19191", "node metrics address")
+	node := fs.String("node", "127.0.0.1:29180", "node address")
+	metrics := fs.String("metrics", "127.0.0.1:29191", "node metrics address")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after")
 	settle := fs.Duration("settle", 3*time.Second, "wait before the second memory reading")
 	cfg := sizeFlags(fs)
@@ -62,6 +62,9 @@ func runReady(ctx context.Context, args []string) error {
 	for {
 		if err := c.DoTimeout(req, resp, time.Second); err == nil && resp.StatusCode() == 200 {
 			break
+		}
+		if _, _, err := procStat(*pid); err != nil {
+			return fmt.Errorf("the node exited before serving (see its log): %w", err)
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return fmt.Errorf("no 200 from %s after %s (last status %d)", *node, *timeout, resp.StatusCode())
@@ -128,9 +131,9 @@ func runWindow(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("window", flag.ContinueOnError)
 	mode := fs.String("mode", "steady", "steady or churn")
 	pid := fs.Int("pid", 0, "node process id (for its CPU time)")
-	node := fs.String("node", "127.0.0.1:19180", "node address")
-	metrics := fs.String("metrics", "127.0.0.1:19191", "node metrics address")
-	endpoint := fs.String("etcd", "http://127.0.0.1:23890", "etcd endpoint (churn mode)")
+	node := fs.String("node", "127.0.0.1:29180", "node address")
+	metrics := fs.String("metrics", "127.0.0.1:29191", "node metrics address")
+	endpoint := fs.String("etcd", "http://127.0.0.1:29379", "etcd endpoint (churn mode)")
 	rate := fs.Float64("rate", 2000, "requests per second")
 	conns := fs.Int("conns", 64, "connections (requests in flight at most)")
 	dur := fs.Duration("dur", 20*time.Second, "measured duration")

@@ -59,7 +59,7 @@ func sizeFlags(fs *flag.FlagSet) *benchseed.Config {
 	fs.IntVar(&c.Consumers, "consumers", 100000, "consumers")
 	fs.IntVar(&c.BigRoutes, "big", 10, "routes whitelisting every consumer")
 	fs.IntVar(&c.Whitelist, "whitelist", 20, "consumers whitelisted on each other route")
-	fs.StringVar(&c.Upstream, "upstream", "127.0.0.1:18181", "upstream host:port")
+	fs.StringVar(&c.Upstream, "upstream", "127.0.0.1:29181", "upstream host:port")
 	return c
 }
 
@@ -71,8 +71,8 @@ func client(endpoint string) (*clientv3.Client, error) {
 func runEtcd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("etcd", flag.ContinueOnError)
 	dir := fs.String("dir", "", "data directory (required)")
-	clientURL := fs.String("client-url", "http://127.0.0.1:23890", "client URL")
-	peerURL := fs.String("peer-url", "http://127.0.0.1:23900", "peer URL")
+	clientURL := fs.String("client-url", "http://127.0.0.1:29379", "client URL")
+	peerURL := fs.String("peer-url", "http://127.0.0.1:29380", "peer URL")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func runEtcd(ctx context.Context, args []string) error {
 
 func runSeed(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
-	endpoint := fs.String("etcd", "http://127.0.0.1:23890", "etcd endpoint")
+	endpoint := fs.String("etcd", "http://127.0.0.1:29379", "etcd endpoint")
 	cfg := sizeFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err

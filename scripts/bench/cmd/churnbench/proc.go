@@ -27,6 +27,9 @@ func procStat(pid int) (cpu, started time.Duration, err error) {
 	if len(f) < 20 {
 		return 0, 0, fmt.Errorf("short /proc/%d/stat", pid)
 	}
+	if f[0] == "Z" || f[0] == "X" {
+		return 0, 0, fmt.Errorf("process %d has exited", pid)
+	}
 	// f[0] is field 3 (state): utime is field 14, stime 15, starttime 22.
 	ut, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
