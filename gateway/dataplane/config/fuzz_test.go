@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -32,6 +33,16 @@ func goodEvents() []Event {
 		put("stream_routes/s1", map[string]any{"server_port": 9100, "upstream_id": "up"}),
 	}
 }
+
+// padEvents are enough consumers for a full load to decode them in parallel.
+var padEvents = func() []Event {
+	out := make([]Event, parallelMin)
+	for i := range out {
+		u := "pad" + strconv.Itoa(i)
+		out[i] = put("consumers/"+u, map[string]any{"username": u, "plugins": map[string]any{"key-auth": map[string]any{"key": "padkey-" + u}}})
+	}
+	return out
+}()
 
 // FuzzApply: any bytes stored as the value of any resource key are either
 // loaded or logged and skipped; Apply never panics, the known-good
@@ -65,6 +76,20 @@ func FuzzApply(f *testing.F) {
 		full := Apply(emptySnapshot(), append(append([]Event{}, good...), ev), prefix, kr, quiet)
 		checkGood(t, "full load", full)
 		use(t, full, "fz"+id)
+
+		// A full load large enough to decode consumers in parallel
+		// (predecode) reads the fuzzed consumer as the sequential one does.
+		if dir == "consumers/" {
+			big := Apply(emptySnapshot(), append(append(append([]Event{}, padEvents...), good...), ev), prefix, kr, quiet)
+			checkGood(t, "parallel full load", big)
+			a, b := full.ConsumerByName("fz"+id), big.ConsumerByName("fz"+id)
+			if (a == nil) != (b == nil) || (a != nil && (a.Username != b.Username || a.CustomID != b.CustomID || a.GroupID != b.GroupID)) {
+				t.Fatalf("consumer fz%s: sequential load %+v, parallel load %+v", id, a, b)
+			}
+			if got, want := big.Counts()["consumers"], full.Counts()["consumers"]+len(padEvents); got != want {
+				t.Fatalf("parallel load has %d consumers, want %d", got, want)
+			}
+		}
 
 		inc := Apply(base, []Event{ev}, prefix, kr, quiet)
 		checkGood(t, "incremental", inc)
