@@ -1,13 +1,11 @@
 // Package metrics exposes the node's Prometheus metrics, named as APISIX's
 // prometheus plugin names them, on a listener of their own. The hot path
-// takes a read lock and a map lookup per request; label sets are cached.
+// is a lock-free map lookup and a few atomic adds per request (traffic.go).
 package metrics
 
 import (
 	"net/http"
 	netpprof "net/http/pprof"
-	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,73 +17,24 @@ import (
 type Metrics struct {
 	Registry *prometheus.Registry
 	node     string
-	status   *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+	traffic  *traffic
 	Info     *prometheus.GaugeVec
 	Config   *prometheus.GaugeVec
-
-	mu     sync.RWMutex
-	series map[seriesKey]*series
-}
-
-type seriesKey struct {
-	route, consumer string
-	code            int
-}
-
-type series struct {
-	count    prometheus.Counter
-	request  prometheus.Observer
-	upstream prometheus.Observer
 }
 
 // New registers the node's metrics in a fresh registry.
 func New(nodeID string) *Metrics {
-	m := &Metrics{Registry: prometheus.NewRegistry(), node: nodeID, series: map[seriesKey]*series{}}
-	m.status = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "apisix_http_status", Help: "HTTP status codes per route and consumer",
-	}, []string{"code", "route", "consumer", "node"})
-	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "apisix_http_latency",
-		Help:    "HTTP request latency in milliseconds per route and consumer",
-		Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, 60000},
-	}, []string{"type", "route", "consumer", "node"})
+	m := &Metrics{Registry: prometheus.NewRegistry(), node: nodeID, traffic: newTraffic(nodeID)}
 	m.Info = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "apisix_node_info", Help: "Info of the data plane node"}, []string{"node", "hostname", "version"})
 	m.Config = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "apisix_dataplane_config_objects", Help: "Objects in the node's current configuration snapshot"}, []string{"kind"})
-	m.Registry.MustRegister(m.status, m.latency, m.Info, m.Config,
+	m.Registry.MustRegister(m.traffic, m.Info, m.Config,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
 // Observe records one finished request.
 func (m *Metrics) Observe(route, consumer string, status int, total, upstream time.Duration) {
-	k := seriesKey{route, consumer, status}
-	m.mu.RLock()
-	s := m.series[k]
-	m.mu.RUnlock()
-	if s == nil {
-		s = m.newSeries(k)
-	}
-	s.count.Inc()
-	s.request.Observe(float64(total) / float64(time.Millisecond))
-	if upstream > 0 {
-		s.upstream.Observe(float64(upstream) / float64(time.Millisecond))
-	}
-}
-
-func (m *Metrics) newSeries(k seriesKey) *series {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if s := m.series[k]; s != nil {
-		return s
-	}
-	s := &series{
-		count:    m.status.WithLabelValues(strconv.Itoa(k.code), k.route, k.consumer, m.node),
-		request:  m.latency.WithLabelValues("request", k.route, k.consumer, m.node),
-		upstream: m.latency.WithLabelValues("upstream", k.route, k.consumer, m.node),
-	}
-	m.series[k] = s
-	return s
+	m.traffic.observe(route, consumer, status, total, upstream)
 }
 
 // Handler serves /metrics and APISIX's status API (/status, /status/ready:
