@@ -76,30 +76,44 @@ func (h *handler) renderAPI(c fiber.Ctx, status int, form admin.APIForm, a *cata
 		v := viewAPI(*a, h.groupNames(c))
 		view = &v
 	}
-	targets, err := h.apiTargets(c)
+	search := queryValue(c, "target_search")
+	targets, cut, err := h.apiTargets(c, search)
 	if err != nil {
 		return err
 	}
-	// An API whose route is gone keeps its target selectable, marked.
+	// The API's own target stays selectable: marked when its route is gone.
 	if form.Target != "" && !hasOption(targets, form.Target) {
-		targets = append([]components.Option{{Value: form.Target, Label: strings.ReplaceAll(form.Target, "|", " / ") + " (not on the gateway)"}}, targets...)
+		label := strings.ReplaceAll(form.Target, "|", " / ")
+		if parts := strings.SplitN(form.Target, "|", 3); len(parts) == 3 {
+			if _, err := h.gw.LookupTarget(c.Context(), gateway.TargetRef{GroupID: parts[0], ServiceID: parts[1], RouteID: parts[2]}); err != nil {
+				label += " (not on the gateway)"
+			}
+		}
+		targets = append([]components.Option{{Value: form.Target, Label: label}}, targets...)
 	}
-	return render(c, status, admin.APIEdit(admin.APIProps{Layout: layout(c, title, "apis"), Form: form, API: view, Targets: targets, Errors: errs, FormErrors: msgs}))
+	return render(c, status, admin.APIEdit(admin.APIProps{Layout: layout(c, title, "apis"), Form: form, API: view, Targets: targets,
+		TargetSearch: search, TargetsCut: cut, Errors: errs, FormErrors: msgs}))
 }
 
-// apiTargets lists every published service and route as a form choice.
-func (h *handler) apiTargets(c fiber.Ctx) ([]components.Option, error) {
+// maxTargetServices is how many services of each group the API form lists
+// as targets (each with its routes); a search narrows them.
+const maxTargetServices = 50
+
+// apiTargets lists published services and their routes as form choices: the
+// first maxTargetServices of each group by name, matching search; cut tells
+// that some were left out.
+func (h *handler) apiTargets(c fiber.Ctx, search string) (out []components.Option, cut bool, err error) {
 	ctx := c.Context()
 	groups, err := h.gw.ListGroups(ctx, gateway.ListOptions{Limit: 500})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	var out []components.Option
 	for _, g := range groups.List {
-		svcs, err := h.gw.ListServices(ctx, g.ID, gateway.ListOptions{Limit: 500})
+		svcs, err := h.gw.ListServices(ctx, g.ID, gateway.ListOptions{Limit: maxTargetServices, Search: search})
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
+		cut = cut || svcs.Total > int64(len(svcs.List))
 		for _, s := range svcs.List {
 			if s.Type == gateway.TypeStream {
 				continue
@@ -111,7 +125,7 @@ func (h *handler) apiTargets(c fiber.Ctx) ([]components.Option, error) {
 			}
 		}
 	}
-	return out, nil
+	return out, cut, nil
 }
 
 func targetKey(gid, sid, rid string) string { return gid + "|" + sid + "|" + rid }

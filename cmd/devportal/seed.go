@@ -123,7 +123,9 @@ func runSeed(ctx context.Context, cfg Config, size seed.Size, out io.Writer, log
 	}
 	clients := etcdstore.NewClients(endpoints)
 	defer clients.Close()
-	gw := gateway.New(db, clients, gateway.WithMaxTxnOps(maxTxnOps), gateway.WithLogger(log))
+	// Nothing else writes while a seed runs: the reconciler need not wait
+	// to confirm what it finds (it would read a million rows twice).
+	gw := gateway.New(db, clients, gateway.WithMaxTxnOps(maxTxnOps), gateway.WithLogger(log), gateway.WithReconcileSettle(0))
 	if err := gw.EnsureDefaults(ctx); err != nil {
 		return err
 	}

@@ -276,6 +276,12 @@ func (s *Service) List(ctx context.Context, actor portal.Actor, f Filter, o list
 		if err := s.orgs.Authorize(ctx, actor, f.OrgID, false); err != nil {
 			return listing.Page[Subscription]{}, err
 		}
+		if f.AppID != "" {
+			// The application is the organization's: filtering on both
+			// lets a database walk the organization's index (a fifth of
+			// a million rows) instead of the application's ten.
+			f.OrgID = ""
+		}
 	}
 	var page []models.Subscription
 	total, err := listing.Paginate(s.filtered(ctx, f), o, "created_at DESC, id DESC", &page)
