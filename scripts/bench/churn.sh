@@ -8,7 +8,9 @@
 # bench-results/churn-<time>/.
 #
 # Environment (defaults): ROUTES=10000 CONSUMERS=100000 BIG=10 WHITELIST=20
-# RATE=2000 DUR=20 WARMUP=2 ROUNDS=3 ROUTE_RATE=20 CONSUMER_RATE=10 BIG_EVERY=4.
+# RATE=1000 DUR=20 WARMUP=2 ROUNDS=3 ROUTE_RATE=20 CONSUMER_RATE=10 BIG_EVERY=4
+# NICE=-10 (the measured processes run at this niceness, so that other work on
+# a shared machine takes less of their cores; needs root, else it is ignored).
 # GATEWAY_BIN runs a node binary built elsewhere (e.g. of an older commit) instead
 # of building cmd/gateway from the working tree.
 # Quick run: ROUTES=500 CONSUMERS=3000 BIG=2 RATE=500 DUR=3 ROUNDS=1 ./scripts/bench/churn.sh
@@ -16,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 ROUTES=${ROUTES:-10000} CONSUMERS=${CONSUMERS:-100000} BIG=${BIG:-10} WHITELIST=${WHITELIST:-20}
-RATE=${RATE:-2000} DUR=${DUR:-20} WARMUP=${WARMUP:-2} ROUNDS=${ROUNDS:-3}
+RATE=${RATE:-1000} DUR=${DUR:-20} WARMUP=${WARMUP:-2} ROUNDS=${ROUNDS:-3}
 ROUTE_RATE=${ROUTE_RATE:-20} CONSUMER_RATE=${CONSUMER_RATE:-10} BIG_EVERY=${BIG_EVERY:-4}
 # Ports of our own (the throughput benchmark uses 19080-19191, 23790-23800, 18081).
 ETCD=http://127.0.0.1:29379 ETCD_PEER=http://127.0.0.1:29380 NODE=127.0.0.1:29180 METRICS=127.0.0.1:29191 UPSTREAM=127.0.0.1:29181
@@ -27,6 +29,9 @@ for port in 29379 29380 29180 29191 29181; do
 	fi
 done
 LOCK=/tmp/devportal-bench.lock
+NICE=${NICE:--10}
+pri=()
+[ "$(id -u)" != 0 ] || pri=(nice -n "$NICE")
 
 out=bench-results/churn-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out"
@@ -51,9 +56,9 @@ sizes=(-routes "$ROUTES" -consumers "$CONSUMERS" -big "$BIG" -whitelist "$WHITEL
 
 # etcd, the churn writer and the upstream share CPU 1 with the load generator;
 # the node has CPU 0 to itself.
-taskset -c 1 "$cb" etcd -dir "$work/etcd" -client-url $ETCD -peer-url $ETCD_PEER >"$out/etcd.log" 2>&1 &
+"${pri[@]}" taskset -c 1 "$cb" etcd -dir "$work/etcd" -client-url $ETCD -peer-url $ETCD_PEER >"$out/etcd.log" 2>&1 &
 pids+=($!)
-taskset -c 1 "$cb" upstream -listen $UPSTREAM >"$out/upstream.log" 2>&1 &
+"${pri[@]}" taskset -c 1 "$cb" upstream -listen $UPSTREAM >"$out/upstream.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do grep -q ready "$out/etcd.log" && break; sleep 0.2; done
 echo "seeding $ROUTES routes, $CONSUMERS consumers ..."
@@ -62,14 +67,14 @@ taskset -c 1 "$cb" seed -etcd $ETCD "${sizes[@]}" | tee "$out/seed.json"
 args=(--etcd $ETCD --prefix /apisix --listen $NODE --metrics-listen $METRICS --log-level warn --pprof)
 measure() {
 	# Start time, memory, then the interleaved windows, all under the lock.
-	GOMAXPROCS=1 taskset -c 0 "$gateway" "${args[@]}" 2>"$out/node.log" &
+	"${pri[@]}" env GOMAXPROCS=1 taskset -c 0 "$gateway" "${args[@]}" 2>"$out/node.log" &
 	node=$!
 	pids+=("$node")
-	taskset -c 1 "$cb" ready -pid "$node" -node $NODE -metrics $METRICS "${sizes[@]}" | tee "$out/start.json"
+	"${pri[@]}" taskset -c 1 "$cb" ready -pid "$node" -node $NODE -metrics $METRICS "${sizes[@]}" | tee "$out/start.json"
 	curl -s -o "$out/heap-start.pprof" "http://$METRICS/debug/pprof/heap" || true
 	for r in $(seq "$ROUNDS"); do
 		for mode in steady churn; do
-			taskset -c 1 "$cb" window -mode $mode -pid "$node" -node $NODE -metrics $METRICS -etcd $ETCD \
+			"${pri[@]}" taskset -c 1 "$cb" window -mode $mode -pid "$node" -node $NODE -metrics $METRICS -etcd $ETCD \
 				-rate "$RATE" -dur "${DUR}s" -warmup "${WARMUP}s" -route-rate "$ROUTE_RATE" -consumer-rate "$CONSUMER_RATE" \
 				-big-every "$BIG_EVERY" -seed "$r" "${sizes[@]}" | tee -a "$out/windows.jsonl"
 		done
