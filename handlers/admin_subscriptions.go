@@ -16,6 +16,10 @@ var subscriptionTabs = []struct{ status, label string }{
 	{subscriptions.Revoked, "Revoked"}, {subscriptions.Cancelled, "Cancelled"}, {"all", "All"},
 }
 
+// tabCountCap is where the tabs' counts stop ("1000+"): six counts on
+// every view of the queue, each reads at most this many index entries.
+const tabCountCap = 1000
+
 // adminSubscriptions is the queue: pending requests by default, other states
 // by tab, optionally of one API (?api=) or application (?app=).
 func (h *handler) adminSubscriptions(c fiber.Ctx) error {
@@ -38,7 +42,7 @@ func (h *handler) adminSubscriptions(c fiber.Ctx) error {
 		base.Set("app", f.AppID)
 		p.FilterNote, p.ClearHref = "the subscriptions of one application", "/admin/subscriptions?status="+url.QueryEscape(status)
 	}
-	counts, err := h.cfg.Subscriptions.Counts(ctx, act, f)
+	counts, err := h.cfg.Subscriptions.Counts(ctx, act, f, tabCountCap)
 	if err != nil {
 		return err
 	}
@@ -47,12 +51,14 @@ func (h *handler) adminSubscriptions(c fiber.Ctx) error {
 		if t.status == "all" {
 			n = counts[""]
 		}
+		more := n > tabCountCap
+		n = min(n, tabCountCap)
 		q := url.Values{}
 		for k, v := range base {
 			q[k] = v
 		}
 		q.Set("status", t.status)
-		p.Tabs = append(p.Tabs, admin.StatusTab{Status: t.status, Label: t.label, Count: n, Href: "/admin/subscriptions?" + q.Encode()})
+		p.Tabs = append(p.Tabs, admin.StatusTab{Status: t.status, Label: t.label, Count: n, More: more, Href: "/admin/subscriptions?" + q.Encode()})
 	}
 	if status != "all" {
 		f.Status = status

@@ -77,7 +77,7 @@ type PortalAPI struct {
 
 // Subscription is an application's request to call an API.
 type Subscription struct {
-	ID string `gorm:"primaryKey;size:32;index:idx_sub_time,priority:2;index:idx_sub_status_time,priority:3;index:idx_sub_api_status_time,priority:4;index:idx_sub_api_time,priority:3;index:idx_sub_app_time,priority:3;index:idx_sub_org_time,priority:3"`
+	ID string `gorm:"primaryKey;size:32;index:idx_sub_time,priority:2;index:idx_sub_status_time,priority:3;index:idx_sub_api_status_time,priority:4;index:idx_sub_api_time,priority:3;index:idx_sub_app_time,priority:3;index:idx_sub_org_time,priority:3;index:idx_sub_org_api_time,priority:4"`
 	// At most one active (pending or approved) subscription per application
 	// and API: a partial unique index made in Migrate.
 	//
@@ -85,15 +85,15 @@ type Subscription struct {
 	// so every filter has an index ending in (created_at, id): a page reads
 	// its rows in order and stops, however many match.
 	AppID string `gorm:"size:32;not null;index:idx_sub_app_time,priority:1"`
-	APIID string `gorm:"size:32;not null;index:idx_sub_api_status_time,priority:1;index:idx_sub_api_time,priority:1"`
-	OrgID string `gorm:"size:32;not null;index:idx_sub_org_time,priority:1"`
+	APIID string `gorm:"size:32;not null;index:idx_sub_api_status_time,priority:1;index:idx_sub_api_time,priority:1;index:idx_sub_org_api_time,priority:2"`
+	OrgID string `gorm:"size:32;not null;index:idx_sub_org_time,priority:1;index:idx_sub_org_api_time,priority:1"`
 	// Status is pending, approved, rejected, revoked or cancelled.
 	Status        string `gorm:"size:16;not null;index:idx_sub_api_status_time,priority:2;index:idx_sub_status_time,priority:1"`
 	Reason        string `gorm:"size:2000"` // the admin's reason on reject or revoke, shown to the developer
 	RequestedByID string `gorm:"size:32"`
 	DecidedByID   string `gorm:"size:32"`
 	DecidedAt     *time.Time
-	CreatedAt     time.Time `gorm:"index:idx_sub_time,priority:1;index:idx_sub_status_time,priority:2;index:idx_sub_api_status_time,priority:3;index:idx_sub_api_time,priority:2;index:idx_sub_app_time,priority:2;index:idx_sub_org_time,priority:2"`
+	CreatedAt     time.Time `gorm:"index:idx_sub_time,priority:1;index:idx_sub_status_time,priority:2;index:idx_sub_api_status_time,priority:3;index:idx_sub_api_time,priority:2;index:idx_sub_app_time,priority:2;index:idx_sub_org_time,priority:2;index:idx_sub_org_api_time,priority:3"`
 	UpdatedAt     time.Time
 }
 

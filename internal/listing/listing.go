@@ -29,9 +29,9 @@ const (
 )
 
 // MaxCount is where counting stops, so that a list of a million rows costs
-// what a list of ten thousand does: totals are exact up to MaxCount, and
-// pages start at most MaxCount rows in (offsets past it read the last page
-// a count can name).
+// what a list of ten thousand does: totals are exact up to MaxCount. Deep
+// offsets stay correct but cost their depth; the site's pages link no
+// further than a count can name.
 const MaxCount = 10_000
 
 // Capped tells whether a total is a lower bound: more than MaxCount rows.
@@ -49,16 +49,18 @@ func Paginate(q *gorm.DB, o Options, order string, dest any) (int64, error) {
 		limit = DefaultPageSize
 	}
 	limit = min(limit, MaxPageSize)
-	offset := min(max(o.Offset, 0), MaxCount)
-	err = q.Order(order).Offset(offset).Limit(limit).Find(dest).Error
+	err = q.Order(order).Offset(max(o.Offset, 0)).Limit(limit).Find(dest).Error
 	return total, err
 }
 
 // Count counts the rows q selects, stopping at MaxCount+1: it reads at most
 // that many index entries however large the table.
-func Count(q *gorm.DB) (int64, error) {
+func Count(q *gorm.DB) (int64, error) { return CountUpTo(q, MaxCount) }
+
+// CountUpTo counts the rows q selects, stopping at most+1.
+func CountUpTo(q *gorm.DB, most int) (int64, error) {
 	var total int64
-	sub := q.Session(&gorm.Session{}).Select("1").Limit(MaxCount + 1)
+	sub := q.Session(&gorm.Session{}).Select("1").Limit(most + 1)
 	err := q.Session(&gorm.Session{NewDB: true}).Table("(?) AS capped", sub).Count(&total).Error
 	return total, err
 }
