@@ -228,3 +228,26 @@ func (s *Service) markApplied(ctx context.Context, rows []models.OutboxEntry) er
 	return s.db.WithContext(ctx).Model(&models.OutboxEntry{}).Where("id IN ?", ids).
 		Updates(map[string]any{"applied_at": &now, "last_error": ""}).Error
 }
+
+// Backlog is what waits in the outbox because etcd refused or did not answer.
+type Backlog struct {
+	Waiting   int64     // due entries not applied yet
+	Since     time.Time // when the oldest failing entry was recorded
+	LastError string    // why it failed, as the worker last saw it
+}
+
+// OutboxBacklog tells whether changes are stuck: due entries of which the
+// oldest has failed at least once. Zero when the worker keeps up.
+func (s *Service) OutboxBacklog(ctx context.Context) (Backlog, error) {
+	var b Backlog
+	var oldest models.OutboxEntry
+	err := s.db.WithContext(ctx).Where("applied_at IS NULL AND attempts > 0").Order("id").Limit(1).Find(&oldest).Error
+	if err != nil || oldest.ID == 0 {
+		return b, err
+	}
+	b.Since, b.LastError = oldest.CreatedAt, oldest.LastError
+	// Counted up to a bound: an outage may leave many entries waiting.
+	sub := s.db.Model(&models.OutboxEntry{}).Select("1").Where("applied_at IS NULL AND not_before <= ?", s.now()).Limit(100_001)
+	err = s.db.WithContext(ctx).Table("(?) AS waiting", sub).Count(&b.Waiting).Error
+	return b, err
+}

@@ -228,6 +228,9 @@ func TestOutboxSurvivesEtcdOutage(t *testing.T) {
 	if n, _ := fx.svc.PendingOutbox(fx.ctx); n != int64(len(ops)) {
 		t.Fatalf("pending = %d, want %d", n, len(ops))
 	}
+	if b, err := fx.svc.OutboxBacklog(fx.ctx); err != nil || b.Waiting != int64(len(ops)) || b.LastError == "" || b.Since.IsZero() {
+		t.Fatalf("backlog during the outage = %+v, %v; want every op waiting, with the error", b, err)
+	}
 	if err := own.Restart(); err != nil {
 		t.Fatal(err)
 	}
@@ -236,6 +239,9 @@ func TestOutboxSurvivesEtcdOutage(t *testing.T) {
 		n, _ := fx.svc.PendingOutbox(fx.ctx)
 		return n == 0
 	})
+	if b, err := fx.svc.OutboxBacklog(fx.ctx); err != nil || b.Waiting != 0 {
+		t.Fatalf("backlog after the outage = %+v, %v; want none", b, err)
+	}
 	resp, err := own.Client(t).Get(fx.ctx, "/apisix/routes/"+rid)
 	if err != nil || len(resp.Kvs) != 1 {
 		t.Fatal(err)

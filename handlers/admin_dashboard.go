@@ -39,6 +39,11 @@ func (h *handler) adminDashboard(c fiber.Ctx) error {
 		Layout: layout(c, "Dashboard", "dashboard"),
 		Groups: groups.Total, Templates: tpls.Total, APIs: apis.Total, Organizations: orgList.Total, Pending: pending.Total,
 	}
+	if b, err := h.gw.OutboxBacklog(ctx); err != nil {
+		h.log.Warn("admin: outbox backlog", "err", err)
+	} else if b.Waiting > 0 {
+		p.Backlog = &admin.Backlog{Waiting: b.Waiting, Since: b.Since, LastError: b.LastError}
+	}
 	for _, s := range pending.List {
 		p.PendingList = append(p.PendingList, viewSubscription(s))
 	}

@@ -5,9 +5,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"devportal/gateway"
 	"devportal/internal/dbtest"
+	"devportal/models"
 	"devportal/portal"
 	"devportal/portal/apps"
 	"devportal/portal/catalog"
@@ -185,6 +187,30 @@ func TestAdminSubscriptionQueue(t *testing.T) {
 		p = b.post("/admin/subscriptions/"+again.ID+"/approve?back="+url.QueryEscape("https://evil.example/"), nil)
 		if p.Location != "/admin/subscriptions" {
 			t.Fatalf("back to %q", p.Location)
+		}
+	})
+}
+
+// Changes stuck behind an unreachable etcd are announced on the dashboard,
+// with why, and the notice goes once they are applied.
+func TestAdminDashboardShowsOutboxBacklog(t *testing.T) {
+	eachWeb(t, func(t *testing.T, e *webEnv) {
+		b := e.adminBrowser(t)
+		if p := b.get("/admin"); p.TestID("outbox-backlog").Length() != 0 {
+			t.Fatal("a backlog notice with nothing waiting")
+		}
+		stuck := models.OutboxEntry{GroupID: e.Group.ID, Payload: `{"kind":"whitelist.clear","route_id":"r1"}`,
+			NotBefore: time.Now().Add(-time.Minute), Attempts: 3, LastError: "etcd: connection refused"}
+		if err := e.DB.Create(&stuck).Error; err != nil {
+			t.Fatal(err)
+		}
+		p := b.get("/admin")
+		if got := p.TestID("outbox-backlog").Text(); !strings.Contains(got, "1 change is waiting for etcd") || !strings.Contains(got, "connection refused") {
+			t.Fatalf("backlog notice = %q", got)
+		}
+		e.Drain(t)
+		if p := b.get("/admin"); p.TestID("outbox-backlog").Length() != 0 {
+			t.Fatal("the notice stays once the change is applied")
 		}
 	})
 }

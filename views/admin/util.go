@@ -47,3 +47,11 @@ func prefixedErrors(errs map[string]string, prefix string) []string {
 }
 
 func join(list []string) string { return strings.Join(list, ", ") }
+
+// waitingText says how many outbox changes wait, in a sentence.
+func waitingText(n int64) string {
+	if n == 1 {
+		return "1 change is waiting for etcd"
+	}
+	return n64(n) + " changes are waiting for etcd"
+}
