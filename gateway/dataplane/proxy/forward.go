@@ -27,7 +27,11 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, c *plugin.Ctx, route *config.R
 	clientHost := string(req.Header.Host())
 	// c.Host and c.Path view the request's buffers, which forwarding
 	// rewrites; keep copies for the balancer (retries) and the logs.
-	c.Host = strings.Clone(c.Host)
+	if c.Host == clientHost {
+		c.Host = clientHost // the usual case: one copy for both
+	} else {
+		c.Host = strings.Clone(c.Host)
+	}
 	c.Path = strings.Clone(c.Path)
 
 	// The URI sent upstream: proxy-rewrite's, or the normalized request path
@@ -166,7 +170,13 @@ func (p *Proxy) client(addr string, isTLS bool, to balancer.Timeouts) *fasthttp.
 		DisableHeaderNamesNormalizing: true,
 		DisablePathNormalizing:        true,
 		NoDefaultUserAgentHeader:      true,
-		Dial:                          func(a string) (net.Conn, error) { return dialer.Dial("tcp", a) },
+		Dial: func(a string) (net.Conn, error) {
+			c, err := dialer.Dial("tcp", a)
+			if err != nil || isTLS {
+				return c, err // fasthttp wraps it in TLS itself
+			}
+			return newYieldConn(c), nil
+		},
 	}
 	if isTLS {
 		// nginx's proxy_ssl_verify is off by default, and so is APISIX's

@@ -92,7 +92,7 @@ func New(opts Options) *Proxy {
 // Serve serves ln until Shutdown.
 func (p *Proxy) Serve(ln net.Listener) error {
 	p.port.Store(portOf(ln.Addr()))
-	return p.server.Serve(ln)
+	return p.server.Serve(yieldListener{ln})
 }
 
 func (p *Proxy) localPort(ctx *fasthttp.RequestCtx) string {
@@ -134,14 +134,19 @@ func (p *Proxy) Handle(ctx *fasthttp.RequestCtx) {
 		p.ctxPool.Put(c)
 	}()
 
-	ip := remoteAddr(ctx)
+	var ip netip.Addr
+	if yc, ok := ctx.Conn().(*yieldConn); ok && yc.ip.IsValid() {
+		ip, c.RemoteAddr = yc.ip, yc.ipStr
+	} else {
+		ip = remoteAddr(ctx)
+		c.RemoteAddr = ip.String()
+	}
 	if p.opts.AccessLog {
 		// Plugins and forwarding rewrite the request; log what the client sent.
 		c.LogMethod = string(ctx.Method())
 		c.LogURI = string(ctx.RequestURI())
 	}
 	c.Req = &ctx.Request
-	c.RemoteAddr = ip.String()
 	c.Host = hostOf(ctx)
 	c.Path = b2s(ctx.Path())
 	c.Dir = snap
