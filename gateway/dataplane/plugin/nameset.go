@@ -1,6 +1,9 @@
 package plugin
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"strings"
+)
 
 // bigSet is the size from which a name set is sharded, so that a changed
 // list copies a few shards instead of building a whole new set.
@@ -100,7 +103,9 @@ func derive(old *nameSet, oldList, list []string) *nameSet {
 		}
 	}
 	for _, n := range added {
-		shard(n)[n]++
+		// A copy: n is a slice of the whole new list's text, which the
+		// set would otherwise keep alive after that list is replaced.
+		shard(n)[strings.Clone(n)]++
 	}
 	return s
 }
