@@ -142,6 +142,7 @@ func runWindow(ctx context.Context, args []string) error {
 	consumerRate := fs.Float64("consumer-rate", 10, "consumer changes per second (churn mode)")
 	bigEvery := fs.Int("big-every", 4, "every n-th route change is on a big route (0: never)")
 	seed := fs.Uint64("seed", 1, "random seed")
+	pairs := fs.Int("pairs", 5000, "distinct (route, consumer) pairs the load uses (the node keeps latency series per pair)")
 	cfg := sizeFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -168,7 +169,7 @@ func runWindow(ctx context.Context, args []string) error {
 		go func() { defer close(wdone); w.Run(wctx) }()
 	}
 
-	lg := newLoad(*node, *cfg, *conns, *seed)
+	lg := newLoad(*node, *cfg, *conns, *seed, *pairs)
 	total := *warm + *dur
 	start := time.Now()
 	measureAt := start.Add(*warm)
@@ -177,16 +178,18 @@ func runWindow(ctx context.Context, args []string) error {
 	type mark struct {
 		cpu time.Duration
 		ch  benchseed.Stats
-		gc  float64
+	}
+	// The node's metrics are read before and after the window, not at its
+	// bounds: a scrape costs the node CPU time.
+	var gcBefore float64
+	if mm, err := goMetrics(*metrics); err == nil {
+		gcBefore = mm["go_gc_duration_seconds_count"]
 	}
 	at := func(t time.Time, m *mark, done chan<- struct{}) {
 		time.Sleep(time.Until(t))
 		m.cpu, _, _ = procStat(*pid)
 		if w != nil {
 			m.ch = w.Stats()
-		}
-		if mm, err := goMetrics(*metrics); err == nil {
-			m.gc = mm["go_gc_duration_seconds_count"]
 		}
 		close(done)
 	}
@@ -198,7 +201,7 @@ func runWindow(ctx context.Context, args []string) error {
 	<-done0
 	<-done1
 	res := windowResult{Mode: *mode, Rate: *rate, Seconds: dur.Seconds(), Requests: len(lats), Non200: non200, Errors: errs,
-		Dropped: dropped, NodeCPUs: (m1.cpu - m0.cpu).Seconds(), GCs: m1.gc - m0.gc}
+		Dropped: dropped, NodeCPUs: (m1.cpu - m0.cpu).Seconds()}
 	if w != nil {
 		s, s0 := m1.ch, m0.ch
 		res.Churn = benchseed.Stats{RouteChanges: s.RouteChanges - s0.RouteChanges, BigRouteChanges: s.BigRouteChanges - s0.BigRouteChanges,
@@ -220,6 +223,7 @@ func runWindow(ctx context.Context, args []string) error {
 	res.RSSBytes, res.HWMBytes, _ = procStatus(*pid)
 	if m, err := goMetrics(*metrics); err == nil {
 		res.HeapInuseB = m["go_memstats_heap_inuse_bytes"]
+		res.GCs = m["go_gc_duration_seconds_count"] - gcBefore
 	}
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
@@ -229,14 +233,25 @@ func runWindow(ctx context.Context, args []string) error {
 // stalled node counts the wait of the requests queued behind it).
 type load struct {
 	client *fasthttp.HostClient
-	cfg    benchseed.Config
 	conns  int
 	seed   uint64
+	pairs  []pair
 }
 
-func newLoad(addr string, cfg benchseed.Config, conns int, seed uint64) *load {
+// pair is a request: a route and a consumer it lets through.
+type pair struct{ route, consumer int }
+
+// newLoad picks the pairs the load uses, the same for every window of a
+// seed: random routes, each with a random consumer it whitelists.
+func newLoad(addr string, cfg benchseed.Config, conns int, seed uint64, n int) *load {
+	rng := rand.New(rand.NewPCG(seed, 0x10ad))
+	pairs := make([]pair, n)
+	for k := range pairs {
+		i := rng.IntN(cfg.Routes)
+		pairs[k] = pair{i, cfg.Member(i, rng.IntN(cfg.Members(i)))}
+	}
 	return &load{client: &fasthttp.HostClient{Addr: addr, MaxConns: conns, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second},
-		cfg: cfg, conns: conns, seed: seed}
+		conns: conns, seed: seed, pairs: pairs}
 }
 
 func (l *load) run(ctx context.Context, rate float64, start, measureAt, end time.Time) (lats []time.Duration, non200, errs, dropped int) {
@@ -260,11 +275,10 @@ func (l *load) run(ctx context.Context, rate float64, start, measureAt, end time
 					}
 					continue
 				}
-				i := rng.IntN(l.cfg.Routes)
-				m := l.cfg.Member(i, rng.IntN(l.cfg.Members(i)))
+				p := l.pairs[rng.IntN(len(l.pairs))]
 				req.Reset()
-				req.SetRequestURI("http://" + l.client.Addr + benchseed.Path(i))
-				req.Header.Set("apikey", benchseed.Key(m))
+				req.SetRequestURI("http://" + l.client.Addr + benchseed.Path(p.route))
+				req.Header.Set("apikey", benchseed.Key(p.consumer))
 				err := l.client.Do(req, resp)
 				lat := time.Since(due)
 				if due.Before(measureAt) {
