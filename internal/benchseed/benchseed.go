@@ -25,6 +25,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -254,7 +255,7 @@ func (c Config) Data(each func(KV) error) error {
 
 // Limits of one transaction: the embedded etcd's (gateway/etcdserver).
 const (
-	MaxTxnOps   = 4096
+	MaxTxnOps   = 1024 // etcd's limit is 4096; smaller transactions time out less on a busy machine
 	MaxTxnBytes = 24 << 20 // under etcdserver.MaxRequestBytes, with room for the envelope
 )
 
@@ -270,7 +271,16 @@ func Seed(ctx context.Context, cli *clientv3.Client, c Config) (keys, bytes int,
 		if len(ops) == 0 {
 			return nil
 		}
-		if _, err := cli.Txn(ctx).Then(ops...).Commit(); err != nil {
+		// Puts are idempotent: a transaction that timed out on a busy
+		// machine is sent again.
+		var err error
+		for try := 0; try < 5; try++ {
+			if _, err = cli.Txn(ctx).Then(ops...).Commit(); err == nil || ctx.Err() != nil {
+				break
+			}
+			time.Sleep(time.Second)
+		}
+		if err != nil {
 			return fmt.Errorf("benchseed: write %d keys: %w", len(ops), err)
 		}
 		ops, size = ops[:0], 0
