@@ -255,7 +255,7 @@ func (c Config) Data(each func(KV) error) error {
 
 // Limits of one transaction: the embedded etcd's (gateway/etcdserver).
 const (
-	MaxTxnOps   = 1024 // etcd's limit is 4096; smaller transactions time out less on a busy machine
+	MaxTxnOps   = 1024     // etcd's limit is 4096; smaller transactions time out less on a busy machine
 	MaxTxnBytes = 24 << 20 // under etcdserver.MaxRequestBytes, with room for the envelope
 )
 
