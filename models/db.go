@@ -49,6 +49,9 @@ func Open(url string) (*gorm.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("models: open sqlite: %w", err)
 	}
+	if err := queueWrites(db); err != nil {
+		return nil, fmt.Errorf("models: open sqlite: %w", err)
+	}
 	return db, nil
 }
 

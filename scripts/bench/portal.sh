@@ -3,7 +3,7 @@
 # (SQLite, or PostgreSQL when the server answers) at each size, then a devportal
 # on it answers every page and Admin API list N times (p50/p99, markdown table),
 # and, at the large size, 1,000 concurrent approvals are checked (none lost, no
-# "database is locked", outbox drained, no drift).
+# "database is locked", outbox drained, each on its API's whitelist in etcd).
 #
 # Environment (defaults): SIZES="small large" DBS="sqlite postgres" N=200
 # APPROVALS=1000 PG_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
@@ -84,7 +84,7 @@ for db in $DBS; do
 		flock $LOCK "$work/portalbench" pages -base "http://$LISTEN" -token $TOKEN -admin-email $EMAIL \
 			-admin-password $PASSWORD -n "$N" | tee "$out/pages-$db-$size.jsonl"
 		if [ "$size" = large ] && [ "$APPROVALS" -gt 0 ]; then
-			"$work/portalbench" approve -base "http://$LISTEN" -token $TOKEN -n "$APPROVALS" | tee "$out/approve-$db-$size.json"
+			"$work/portalbench" approve -base "http://$LISTEN" -token $TOKEN -n "$APPROVALS" -etcd $ETCD | tee "$out/approve-$db-$size.json"
 		fi
 		kill "$server"
 		wait "$server" || true
