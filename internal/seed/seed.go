@@ -136,6 +136,7 @@ func Run(ctx context.Context, db *gorm.DB, gw *gateway.Service, cfg Config) (Res
 		{"applications and keys", s.applications},
 		{"subscriptions", s.subscriptions},
 		{"audit log", s.audit},
+		{"planner statistics", s.analyze},
 		{"etcd (reconcile)", s.reconcile},
 	}
 	for _, st := range steps {
@@ -397,6 +398,15 @@ func (s *seeder) audit(ctx context.Context) error {
 			TargetID: ids.New(), Before: `{"status":"pending"}`, After: `{"status":"approved"}`, CreatedAt: s.ago()}
 	}
 	return insert(ctx, s, "audit entries", rows)
+}
+
+// analyze gives PostgreSQL's planner the new tables' statistics now rather
+// than at autovacuum's next pass (SQLite plans by its indexes alone).
+func (s *seeder) analyze(context.Context) error {
+	if s.db.Dialector.Name() != "postgres" {
+		return nil
+	}
+	return s.db.Exec("ANALYZE").Error
 }
 
 // reconcile writes the portal's state to etcd from the database.
