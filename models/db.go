@@ -28,6 +28,15 @@ func Open(url string) (*gorm.DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("models: open postgres: %w", err)
 		}
+		// A bounded pool: a thousand concurrent requests queue for a
+		// connection instead of opening a thousand, past the server's
+		// max_connections (100 by default), and failing.
+		sqlDB, err := db.DB()
+		if err != nil {
+			return nil, fmt.Errorf("models: open postgres: %w", err)
+		}
+		sqlDB.SetMaxOpenConns(PostgresMaxConns)
+		sqlDB.SetMaxIdleConns(PostgresMaxConns)
 		return db, nil
 	}
 	path := url
@@ -54,6 +63,10 @@ func Open(url string) (*gorm.DB, error) {
 	}
 	return db, nil
 }
+
+// PostgresMaxConns bounds each process's PostgreSQL connections; replicas
+// times this must stay under the server's max_connections.
+const PostgresMaxConns = 40
 
 // IsPostgres tells whether a database URL names PostgreSQL.
 func IsPostgres(url string) bool {
