@@ -38,7 +38,7 @@ ROOT=$PWD
 # (autogroups) first and by nice value only within one, so raising the
 # priority (BENCH_NICE below) takes raising this session's autogroup.
 if [ -z "${BENCH_SESSION:-}" ] && command -v setsid >/dev/null; then
-	BENCH_SESSION=1 exec setsid --wait "$0" "$@"
+	BENCH_SESSION=1 exec setsid --wait "$ROOT/scripts/bench/throughput.sh" "$@"
 fi
 
 ROUNDS=${BENCH_ROUNDS:-5}
