@@ -75,12 +75,13 @@ for db in $DBS; do
 		server=$!
 		pids+=("$server")
 		for _ in $(seq 600); do curl -fs "http://$LISTEN/readyz" >/dev/null && break; sleep 0.5; done
-		# The start's reconcile pass reads the whole group; let it finish first.
+		# The start's reconcile pass reads the whole group (about a minute
+		# at the large size, here); let it and the outbox finish first.
 		for _ in $(seq 600); do
 			[ "$(curl -fs -H "X-API-KEY: $TOKEN" "http://$LISTEN/api/v1/outbox" | sed -E 's/.*"pending":([0-9]+).*/\1/')" = 0 ] && break
 			sleep 0.5
 		done
-		sleep 5
+		if [ "$size" = large ]; then sleep 90; else sleep 5; fi
 		flock $LOCK "$work/portalbench" pages -base "http://$LISTEN" -token $TOKEN -admin-email $EMAIL \
 			-admin-password $PASSWORD -n "$N" | tee "$out/pages-$db-$size.jsonl"
 		if [ "$size" = large ] && [ "$APPROVALS" -gt 0 ]; then
