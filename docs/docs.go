@@ -864,6 +864,12 @@ const docTemplate = `{
                     }
                 ],
                 "responses": {
+                    "202": {
+                        "description": "recorded; the group's etcd is unreachable, so the deletion is queued",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.queuedResponse"
+                        }
+                    },
                     "204": {
                         "description": "No Content"
                     },
@@ -2691,6 +2697,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/gateway.PublishedService"
                         }
                     },
+                    "202": {
+                        "description": "recorded; the group's etcd is unreachable, so the change is queued (pending: true)",
+                        "schema": {
+                            "$ref": "#/definitions/gateway.PublishedService"
+                        }
+                    },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
@@ -3498,6 +3510,10 @@ const docTemplate = `{
                 "name": {
                     "type": "string"
                 },
+                "pending": {
+                    "description": "Pending: the gateway group's etcd could not be reached, so the change is\nrecorded and queued; it reaches etcd, in order, once etcd is back.",
+                    "type": "boolean"
+                },
                 "published_at": {
                     "type": "string"
                 },
@@ -4010,6 +4026,18 @@ const docTemplate = `{
                 "version": {
                     "type": "string",
                     "example": "1.0.0"
+                }
+            }
+        },
+        "handlers.queuedResponse": {
+            "type": "object",
+            "properties": {
+                "message": {
+                    "type": "string"
+                },
+                "pending": {
+                    "type": "boolean",
+                    "example": true
                 }
             }
         },
