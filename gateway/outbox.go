@@ -11,6 +11,7 @@ import (
 
 	"devportal/gateway/etcdstore"
 	"devportal/internal/apperr"
+	"devportal/internal/listing"
 	"devportal/models"
 )
 
@@ -246,8 +247,9 @@ func (s *Service) OutboxBacklog(ctx context.Context) (Backlog, error) {
 		return b, err
 	}
 	b.Since, b.LastError = oldest.CreatedAt, oldest.LastError
-	// Counted up to a bound: an outage may leave many entries waiting.
-	sub := s.db.Model(&models.OutboxEntry{}).Select("1").Where("applied_at IS NULL AND not_before <= ?", s.now()).Limit(100_001)
-	err = s.db.WithContext(ctx).Table("(?) AS waiting", sub).Count(&b.Waiting).Error
+	// Counted up to listing's bound, as pages show counts: an outage may
+	// leave many entries waiting.
+	b.Waiting, err = listing.Count(s.db.WithContext(ctx).Model(&models.OutboxEntry{}).
+		Where("applied_at IS NULL AND not_before <= ?", s.now()))
 	return b, err
 }

@@ -62,11 +62,28 @@ func eachPortal(t *testing.T, f func(t *testing.T, e *portalEnv)) {
 // through the app, failing unless the status is want; it decodes into out.
 func adminCall(tb testing.TB, app *fiber.App, want int, method, path string, body, out any) {
 	tb.Helper()
+	status, b, err := adminDo(app, method, path, body)
+	if err != nil {
+		tb.Fatalf("%s %s: %v", method, path, err)
+	}
+	if status != want {
+		tb.Fatalf("%s %s = %d %s, want %d", method, path, status, b, want)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			tb.Fatalf("%s %s: answer is not JSON (%v): %s", method, path, err, b)
+		}
+	}
+}
+
+// adminDo sends an authenticated JSON request through the app and returns
+// its status and body; it fails nothing, so any goroutine may call it.
+func adminDo(app *fiber.App, method, path string, body any) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			tb.Fatal(err)
+			return 0, nil, err
 		}
 		rd = strings.NewReader(string(b))
 	}
@@ -77,21 +94,11 @@ func adminCall(tb testing.TB, app *fiber.App, want int, method, path string, bod
 	}
 	resp, err := app.Test(req, fiber.TestConfig{Timeout: 30 * time.Second})
 	if err != nil {
-		tb.Fatalf("%s %s: %v", method, path, err)
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if resp.StatusCode != want {
-		tb.Fatalf("%s %s = %d %s, want %d", method, path, resp.StatusCode, b, want)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			tb.Fatalf("%s %s: answer is not JSON (%v): %s", method, path, err, b)
-		}
-	}
+	return resp.StatusCode, b, err
 }
 
 // wantError checks an answer's status and error code, and, when field is

@@ -1,7 +1,6 @@
 package handlers_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,7 +20,6 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"devportal/gateway"
-	"devportal/handlers"
 	"devportal/internal/dbtest"
 	"devportal/models"
 	"devportal/portal/apps"
@@ -170,22 +168,12 @@ func BenchmarkPropagation(b *testing.B) {
 // backgroundCall is adminCall for goroutines other than the benchmark's:
 // it returns its error instead of failing there.
 func backgroundCall(app *fiber.App, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req := httptest.NewRequest(method, path, rd)
-	req.Header.Set(handlers.APIKeyHeader, adminToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := app.Test(req, fiber.TestConfig{Timeout: 30 * time.Second})
+	status, b, err := adminDo(app, method, path, body)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s = %d %s", method, path, resp.StatusCode, b)
+	if status >= 300 {
+		return fmt.Errorf("%s %s = %d %s", method, path, status, b)
 	}
 	if out != nil {
 		return json.Unmarshal(b, out)
