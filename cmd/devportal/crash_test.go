@@ -148,13 +148,7 @@ func TestSIGKILLMidPublishLeavesOneVersion(t *testing.T) {
 // etcdVersions reads the version label of every object under /apisix.
 func etcdVersions(t *testing.T, endpoint string) map[string]string {
 	t.Helper()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	cli, ctx := etcdClient(t, []string{endpoint})
 	out := map[string]string{}
 	for _, dir := range []string{"/apisix/routes/", "/apisix/services/", "/apisix/upstreams/"} {
 		resp, err := cli.Get(ctx, dir, clientv3.WithPrefix())
@@ -168,6 +162,20 @@ func etcdVersions(t *testing.T, endpoint string) map[string]string {
 		}
 	}
 	return out
+}
+
+// etcdClient is a client of endpoints and a context bounding its calls,
+// both closed when the test ends.
+func etcdClient(t *testing.T, endpoints []string) (*clientv3.Client, context.Context) {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return cli, ctx
 }
 
 func isClosed(ch chan struct{}) bool {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -207,13 +206,7 @@ func awaitReady(t *testing.T, base string, status int) string {
 // whitelist reads a route's consumer-restriction whitelist from etcd.
 func whitelist(t *testing.T, endpoints []string, key string) []string {
 	t.Helper()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	cli, ctx := etcdClient(t, endpoints)
 	resp, err := cli.Get(ctx, key)
 	if err != nil || len(resp.Kvs) != 1 {
 		all, _ := cli.Get(ctx, "/apisix/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
