@@ -1,6 +1,6 @@
 // Package metrics exposes the node's Prometheus metrics, named as APISIX's
 // prometheus plugin names them, on a listener of their own. The hot path
-// is a lock-free map lookup and a few atomic adds per request (traffic.go).
+// is a map lookup and a few atomic adds per request (traffic.go).
 package metrics
 
 import (

@@ -2,7 +2,9 @@ package metrics
 
 import (
 	"io"
+	"math/rand/v2"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -47,5 +49,22 @@ func BenchmarkObserve(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		m.Observe("r1", "jack", 200, 3*time.Millisecond, 2*time.Millisecond)
+	}
+}
+
+// BenchmarkObserve100kConsumers is the throughput benchmark's pattern: one
+// route, a random consumer among 100,000 each request, all series existing.
+func BenchmarkObserve100kConsumers(b *testing.B) {
+	m := New("n1")
+	names := make([]string, 100_000)
+	for i := range names {
+		names[i] = "app_" + strconv.Itoa(i)
+		m.Observe("auth", names[i], 200, time.Millisecond, time.Millisecond)
+	}
+	order := rand.New(rand.NewPCG(1, 2)).Perm(len(names))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.Observe("auth", names[order[i%len(order)]], 200, 3*time.Millisecond, 2*time.Millisecond)
 	}
 }
