@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"strconv"
 	"strings"
@@ -28,6 +29,7 @@ type LimitCount struct {
 	AllowDegradation     bool    `json:"allow_degradation"`
 
 	scope   string // counters' owner: group, or the route/service and this configuration
+	varName string // Key without its "$", for key_type var
 	window  time.Duration
 	limit   string
 	showHdr bool
@@ -65,6 +67,7 @@ func NewLimitCount(raw json.RawMessage, scope Scope) (*LimitCount, error) {
 		return nil, fmt.Errorf("window_type %q is not supported by this node (only fixed)", l.WindowType)
 	}
 	l.showHdr = l.ShowLimitQuotaHeader == nil || *l.ShowLimitQuotaHeader
+	l.varName = strings.TrimPrefix(l.Key, "$")
 	l.window = time.Duration(l.TimeWindow) * time.Second
 	l.limit = strconv.FormatInt(l.Count, 10)
 	if l.Group != "" {
@@ -100,7 +103,7 @@ func (l *LimitCount) Access(c *Ctx) *Reply {
 			key = ""
 		}
 	default:
-		key = c.Var(strings.TrimPrefix(l.Key, "$"))
+		key = c.Var(l.varName)
 	}
 	if key == "" {
 		key = c.RemoteAddr // APISIX falls back to the client IP
@@ -161,20 +164,13 @@ func NewCounters(now func() time.Time) *Counters {
 	return c
 }
 
-func fnv(s string) uint32 {
-	h := uint32(2166136261)
-	for i := 0; i < len(s); i++ {
-		h ^= uint32(s[i])
-		h *= 16777619
-	}
-	return h
-}
+var counterSeed = maphash.MakeSeed()
 
 // Incoming takes cost from key's window: the remaining count, the time to
 // the window's end, and whether the request is allowed.
 func (c *Counters) Incoming(scope, key string, limit int64, win time.Duration, cost int64) (int64, time.Duration, bool) {
 	now := c.now()
-	sh := &c.shards[(fnv(key)^fnv(scope))%uint32(len(c.shards))]
+	sh := &c.shards[(maphash.String(counterSeed, key)^maphash.String(counterSeed, scope))%uint64(len(c.shards))]
 	sh.mu.Lock()
 	k := counterKey{scope, key}
 	w := sh.m[k]
