@@ -27,6 +27,7 @@ type batch struct {
 	prev    *Snapshot // the snapshot the batch applies to
 
 	routes        *cowmap.Builder[*apisix.Route]
+	bigRoutes     *cowmap.Builder[*bigRoute]
 	services      *cowmap.Builder[*serviceEntry]
 	upstreams     *cowmap.Builder[*balancer.Upstream]
 	pluginConfigs *cowmap.Builder[*apisix.PluginConfig]
@@ -47,7 +48,7 @@ type batch struct {
 func Apply(s *Snapshot, events []Event, prefix string, keyring *apisix.Keyring, log *slog.Logger) *Snapshot {
 	b := &batch{
 		log: log, keyring: keyring, prev: s,
-		routes: s.routes.Builder(), services: s.services.Builder(), upstreams: s.upstreams.Builder(),
+		routes: s.routes.Builder(), bigRoutes: s.bigRoutes.Builder(), services: s.services.Builder(), upstreams: s.upstreams.Builder(),
 		pluginConfigs: s.pluginConfigs.Builder(), consumers: s.consumers.Builder(), creds: s.creds.Builder(),
 		keys: s.keys.Builder(), streamRaw: s.streamRaw.Builder(), streams: s.streams.Builder(),
 		dirtyRoutes: map[string]bool{}, dirtyServices: map[string]bool{}, dirtyUpstreams: map[string]bool{},
@@ -108,13 +109,25 @@ func (b *batch) event(pk apisix.ParsedKey, ev Event, d *decoded) {
 	switch pk.Kind {
 	case apisix.KindRoutes:
 		b.dirtyRoutes[id] = true
-		var r apisix.Route
-		if ev.Delete || b.check(ev, decodeRoute(ev.Value, &r)) {
+		if ev.Delete {
 			b.routes.Delete(id)
+			b.bigRoutes.Delete(id)
+			return
+		}
+		old, _ := b.bigRoutes.Get(id)
+		r, big, err := decodeRoute(ev.Value, old)
+		if b.check(ev, err) {
+			b.routes.Delete(id)
+			b.bigRoutes.Delete(id)
 			return
 		}
 		r.ID = id // APISIX uses the key's id
-		b.routes.Set(id, &r)
+		b.routes.Set(id, r)
+		if big != nil {
+			b.bigRoutes.Set(id, big)
+		} else {
+			b.bigRoutes.Delete(id)
+		}
 	case apisix.KindServices:
 		b.dirtyServices[id] = true
 		var sv apisix.Service
@@ -336,6 +349,7 @@ func (b *batch) rebuild(prev, next *Snapshot) {
 	}
 
 	next.routes = routes
+	next.bigRoutes = b.bigRoutes.Map()
 	next.services = b.services.Map()
 	next.upstreams = b.upstreams.Map()
 	next.pluginConfigs = b.pluginConfigs.Map()

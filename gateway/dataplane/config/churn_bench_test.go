@@ -25,6 +25,12 @@ func reportCPU(b *testing.B, start time.Duration) {
 // n approved subscriptions: key-auth, a consumer-restriction whitelist of n
 // names and limit-count.
 func bigWhitelistRoute(id string, n, extra int) Event {
+	return bigWhitelistRouteAt(id, n, extra, 0)
+}
+
+// bigWhitelistRouteAt is bigWhitelistRoute as last written at unix time
+// updated (0: without create_time and update_time).
+func bigWhitelistRouteAt(id string, n, extra int, updated int64) Event {
 	names := make([]string, 0, n+1)
 	for i := 0; i < n; i++ {
 		names = append(names, fmt.Sprintf("app_%d", i))
@@ -32,25 +38,39 @@ func bigWhitelistRoute(id string, n, extra int) Event {
 	if extra >= 0 {
 		names = append(names, fmt.Sprintf("app_x%d", extra))
 	}
-	return put("routes/"+id, map[string]any{"id": id, "uri": "/big" + id + "/*", "service_id": "s1",
+	route := map[string]any{"id": id, "uri": "/big" + id + "/*", "service_id": "s1",
 		"labels": map[string]any{"managed_by": "devportal"},
 		"plugins": map[string]any{
 			"key-auth":             map[string]any{"hide_credentials": true},
 			"consumer-restriction": map[string]any{"type": "consumer_name", "whitelist": names},
 			"limit-count": map[string]any{"count": 1000, "time_window": 60, "key_type": "var", "key": "consumer_name",
 				"rejected_code": 429, "policy": "local"},
-		}})
+		}}
+	if updated != 0 {
+		route["create_time"], route["update_time"] = int64(1763900000), updated
+	}
+	return put("routes/"+id, route)
 }
 
 // One subscription approved or revoked on an API whose route whitelists
-// 100,000 consumers: the route's value is re-read whole.
+// 100,000 consumers: the route's value is rewritten whole, one name added
+// or removed at the end of the whitelist.
 func BenchmarkApplyWhitelistChangeAt100k(b *testing.B) {
+	benchWhitelistChange(b, []Event{bigWhitelistRoute("big", 100000, 1), bigWhitelistRoute("big", 100000, -1)})
+}
+
+// The same as the control core writes it: with update_time changed too.
+func BenchmarkApplyWhitelistChangeAt100kUpdateTime(b *testing.B) {
+	benchWhitelistChange(b, []Event{bigWhitelistRouteAt("big", 100000, 1, 1763900001), bigWhitelistRouteAt("big", 100000, -1, 1763900002)})
+}
+
+// benchWhitelistChange applies evs in turn to a route that is evs[1].
+func benchWhitelistChange(b *testing.B, evs []Event) {
 	kr := keyring(b)
 	s := Apply(emptySnapshot(), []Event{
 		put("services/s1", map[string]any{"id": "s1", "upstream": map[string]any{"nodes": []any{map[string]any{"host": "127.0.0.1", "port": 1980, "weight": 1}}}}),
-		bigWhitelistRoute("big", 100000, -1),
+		evs[1],
 	}, prefix, kr, quiet)
-	evs := []Event{bigWhitelistRoute("big", 100000, 1), bigWhitelistRoute("big", 100000, -1)}
 	b.SetBytes(int64(len(evs[0].Value)))
 	b.ReportAllocs()
 	b.ResetTimer()

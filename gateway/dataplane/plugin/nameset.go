@@ -74,11 +74,17 @@ func derive(old *nameSet, oldList, list []string) *nameSet {
 		q++
 	}
 	removed, added := oldList[p:len(oldList)-q], list[p:len(list)-q]
-	if len(removed)+len(added) == 0 {
-		return old
-	}
 	if len(removed)+len(added) > bigSet {
 		return newNameSet(list)
+	}
+	return old.change(removed, added)
+}
+
+// change is old, a sharded set, with the names removed taken out and the
+// names added put in: only the shards these touch are copied.
+func (old *nameSet) change(removed, added []string) *nameSet {
+	if len(removed)+len(added) == 0 {
+		return old
 	}
 	s := &nameSet{shards: new([setShards]map[string]int32)}
 	*s.shards = *old.shards
@@ -103,8 +109,8 @@ func derive(old *nameSet, oldList, list []string) *nameSet {
 		}
 	}
 	for _, n := range added {
-		// A copy: n is a slice of the whole new list's text, which the
-		// set would otherwise keep alive after that list is replaced.
+		// A copy: n may be a slice of the whole new list's text, which
+		// the set would otherwise keep alive after that list is replaced.
 		shard(n)[strings.Clone(n)]++
 	}
 	return s

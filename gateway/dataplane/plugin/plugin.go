@@ -137,6 +137,15 @@ func CompileScopedFrom(plugins map[string]json.RawMessage, scopes map[string]Sco
 		if sc, ok := scopes[name]; ok {
 			scope = sc
 		}
+		if name == "consumer-restriction" {
+			// A change of prev's whitelist: raw has no "_meta" (prev's
+			// configuration had none, decodeFast reads no such key).
+			if r := prevRestriction.splice(raw); r != nil {
+				s.Restriction = r
+				s.Names = append(s.Names, name)
+				continue
+			}
+		}
 		if disabled(raw) {
 			continue
 		}

@@ -3,7 +3,9 @@ package plugin
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strconv"
+	"unsafe"
 
 	"devportal/gateway/dataplane/internal/jsonscan"
 )
@@ -19,6 +21,7 @@ func (r *Restriction) decodeFast(raw json.RawMessage) (hasW, hasB, ok bool) {
 		return false, false, false
 	}
 	str := string(raw)
+	r.src = str
 	seen := map[string]bool{}
 	if !s.Byte('}') {
 		for {
@@ -43,16 +46,20 @@ func (r *Restriction) decodeFast(raw json.RawMessage) (hasW, hasB, ok bool) {
 					msg := str[a:b]
 					r.RejectedMsg = &msg
 				}
-			case "whitelist", "blacklist":
+			case "whitelist":
+				s.WS()
+				start := s.I
+				at, ok := s.StringsAt()
+				if !ok {
+					return false, false, false
+				}
+				r.whiteAt, r.whiteIn, hasW = at, [2]int{start, s.I}, true
+			case "blacklist":
 				list, ok := s.Strings(str)
 				if !ok {
 					return false, false, false
 				}
-				if key == "whitelist" {
-					r.Whitelist, hasW = list, true
-				} else {
-					r.Blacklist, hasB = list, true
-				}
+				r.Blacklist, hasB = list, true
 			case "rejected_code":
 				a, b, ok := s.Value()
 				if !ok {
@@ -76,6 +83,63 @@ func (r *Restriction) decodeFast(raw json.RawMessage) (hasW, hasB, ok bool) {
 	}
 	return hasW, hasB, s.End()
 }
+
+// splice is the restriction of raw made from prev when raw is prev's
+// configuration with names changed in one place of the whitelist (what
+// approving or revoking subscriptions writes): only the changed names are
+// read and validated, the rest of raw being prev's bytes, which were, and
+// the set copies only the shards the names touch. nil when raw is not such
+// a change of a restriction decodeFast read.
+func (prev *Restriction) splice(raw json.RawMessage) *Restriction {
+	if prev == nil || prev.whiteAt == nil || len(raw) > math.MaxUint32 {
+		return nil
+	}
+	p, q := jsonscan.Common(prev.src, raw)
+	if p == len(prev.src) && p == len(raw) {
+		return prev
+	}
+	if len(prev.src)-q >= prev.whiteIn[1] {
+		return nil // the closing bracket changed, or what follows
+	}
+	old := bytesOf(prev.src)
+	sp, ok := jsonscan.StringsSplice(old, raw, prev.whiteIn[0]+1, p, q)
+	if !ok {
+		return nil
+	}
+	gone := bytes.Count(old[sp.A:sp.B], []byte{'"'}) / 2
+	removed := make([]string, gone)
+	for i := range removed {
+		removed[i] = prev.name(sp.Before + i)
+	}
+	r := *prev
+	r.src = string(raw)
+	r.whiteIn[1] += len(raw) - len(prev.src)
+	came := bytes.Count(raw[sp.A:sp.NewB], []byte{'"'}) / 2
+	at := make([]uint32, sp.Before, len(prev.whiteAt)-gone+came)
+	copy(at, prev.whiteAt[:sp.Before])
+	added := make([]string, 0, came)
+	s := jsonscan.Scanner{B: raw, I: sp.A}
+	s.Elements(sp.NewB, func(a, b int) {
+		at = append(at, uint32(a))
+		added = append(added, r.src[a:b])
+	})
+	k := len(at)
+	at = append(at, prev.whiteAt[sp.Before+gone:]...)
+	d := uint32(len(raw) - len(prev.src)) // modulo 2^32: a shorter raw works too
+	for i := k; i < len(at); i++ {
+		at[i] += d
+	}
+	r.whiteAt = at
+	if prev.white.shards == nil || len(at) < bigSet || gone+came > bigSet {
+		r.white = newNameSet(r.whitelist())
+	} else {
+		r.white = prev.white.change(removed, added)
+	}
+	return &r
+}
+
+// bytesOf is s's bytes, for reading only.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // mayDisable tells whether a plugin's configuration might hold "_meta"
 // (encoding/json matches field names case-insensitively, and a key may be

@@ -8,7 +8,10 @@
 // differ from encoding/json's; only the time does.
 package jsonscan
 
-import "bytes"
+import (
+	"bytes"
+	"math"
+)
 
 // maxDepth bounds nesting; deeper values go the slow way.
 const maxDepth = 64
@@ -246,32 +249,53 @@ func (s *Scanner) End() bool {
 	return s.I == len(s.B)
 }
 
-// Strings reads an array of plain ASCII strings as substrings of str, which
-// holds the same bytes as s.B (one allocation for all the names).
+// Strings reads an array of plain ASCII strings as substrings of str,
+// which holds the same bytes as s.B (one allocation for all the names).
 func (s *Scanner) Strings(str string) ([]string, bool) {
-	if !s.Byte('[') {
+	var out []string
+	ok := s.array(func(n int) { out = make([]string, 0, n) }, func(a, b int) { out = append(out, str[a:b]) })
+	return out, ok
+}
+
+// StringsAt reads an array of plain ASCII strings and returns where the
+// contents of each start (each ends at the next quote): a list of names
+// without a pointer each for the garbage collector to scan.
+func (s *Scanner) StringsAt() ([]uint32, bool) {
+	if len(s.B) > math.MaxUint32 {
 		return nil, false
 	}
+	var out []uint32
+	ok := s.array(func(n int) { out = make([]uint32, 0, n) }, func(a, _ int) { out = append(out, uint32(a)) })
+	return out, ok
+}
+
+// array reads an array of plain ASCII strings, calling size with at least
+// its number of items, then add with the bounds of each one's contents.
+func (s *Scanner) array(size func(n int), add func(start, end int)) bool {
+	if !s.Byte('[') {
+		return false
+	}
 	if s.Byte(']') {
-		return []string{}, true
+		size(0)
+		return true
 	}
 	// At most one more item than commas left: no growing a 100,000-name list.
-	out := make([]string, 0, bytes.Count(s.B[s.I:], []byte{','})+1)
+	size(bytes.Count(s.B[s.I:], []byte{','}) + 1)
 	for {
 		a, b, ok := s.String()
 		if !ok {
-			return nil, false
+			return false
 		}
-		out = append(out, str[a:b])
+		add(a, b)
 		if s.I < len(s.B) && s.B[s.I] == ',' {
 			s.I++
 			continue
 		}
 		if s.Byte(']') {
-			return out, true
+			return true
 		}
 		if !s.Byte(',') {
-			return nil, false
+			return false
 		}
 	}
 }
