@@ -134,7 +134,7 @@ func sameRoute(t *testing.T, what string, got, want *Snapshot, names []string) {
 		t.Fatalf("%s: compiled %+v, loaded whole %+v", what, gc, wc)
 	}
 	gl, wl := gc.Plugins.LimitCount, wc.Plugins.LimitCount
-	if gl.Count != wl.Count || gl.TimeWindow != wl.TimeWindow || gl.Key != wl.Key || gl.KeyType != wl.KeyType {
+	if (gl == nil) != (wl == nil) || (gl != nil && (gl.Count != wl.Count || gl.TimeWindow != wl.TimeWindow || gl.Key != wl.Key || gl.KeyType != wl.KeyType)) {
 		t.Fatalf("%s: limit-count %+v, loaded whole %+v", what, gl, wl)
 	}
 	g, w := gc.Plugins.Restriction, wc.Plugins.Restriction

@@ -1,7 +1,10 @@
 package config
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/netip"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -228,4 +231,51 @@ func use(t *testing.T, s *Snapshot, id string) {
 			r.Upstream.Picker.Pick(c, nil)
 		}
 	}
+}
+
+// FuzzBigRouteDelta: a big whitelist route's value with bytes cut and
+// inserted anywhere is read as a change of the previous value only when
+// that gives what reading it whole gives, bounds included, and the
+// snapshot it makes is the one loading it from scratch makes.
+// Run: go test ./gateway/dataplane/config -run '^$' -fuzz FuzzBigRouteDelta -fuzztime 60s
+func FuzzBigRouteDelta(f *testing.F) {
+	base := newBigDoc(6100).value()
+	at := func(s string) uint32 { return uint32(bytes.Index(base, []byte(s))) }
+	f.Add(at(`"app_3000"`), uint8(0), []byte(`"new",`))
+	f.Add(at(`"app_3000"`)+1, uint8(9), []byte(`x`))
+	f.Add(at(`"app_0"`), uint8(8), []byte{})
+	f.Add(at(`"app_6099"`)+10, uint8(0), []byte(`,"app_x"`))
+	f.Add(at(`"app_6099"`)-1, uint8(11), []byte{})
+	f.Add(at(`"update_time":`)+23, uint8(1), []byte(`7`))
+	f.Add(at(`"app_6099"`)+10, uint8(45), []byte(`,"a"]},"key-auth":{"hide_credentials":true},"limit-count":{"count":1000,"key":"consumer_name","key_type":"var","policy":"local","time_window":60}},"service_id":"s1","update_time":17`))
+	f.Add(at(`"count":1000`)+8, uint8(4), []byte(`5`))
+	f.Add(at(`"app_17"`), uint8(8), []byte(`"a\u0041",`))
+	f.Add(at(`"whitelist"`)+12, uint8(255), []byte(`]`))
+	kr := keyring(f)
+	svc := put("services/s1", map[string]any{"id": "s1", "upstream": map[string]any{"nodes": []any{map[string]any{"host": "127.0.0.1", "port": 1980, "weight": 1}}}})
+	key := prefix + "/routes/big"
+	s0 := Apply(emptySnapshot(), []Event{svc, {Key: key, Value: base}}, prefix, kr, quiet)
+	prev, _ := s0.bigRoutes.Get("big")
+	f.Fuzz(func(t *testing.T, at uint32, cut uint8, ins []byte) {
+		i := int(at) % (len(base) + 1)
+		v := append(append(append([]byte{}, base[:i]...), ins...), base[min(len(base), i+int(cut)):]...)
+		if n := prev.next(v); n != nil {
+			if full := decodeRouteFast(v); !reflect.DeepEqual(n, full) {
+				t.Fatalf("read as a change %+v, whole %+v", n, full)
+			}
+		}
+		names := []string{"new", "x", "a", "aA", "app_x", "app_0", "app_3000", "app_6099"}
+		var r struct {
+			Plugins struct {
+				CR struct {
+					Whitelist []string `json:"whitelist"`
+				} `json:"consumer-restriction"`
+			} `json:"plugins"`
+		}
+		if json.Unmarshal(v, &r) == nil {
+			names = append(names, r.Plugins.CR.Whitelist...)
+		}
+		ev := Event{Key: key, Value: v}
+		sameRoute(t, "fuzzed", Apply(s0, []Event{ev}, prefix, kr, quiet), Apply(emptySnapshot(), []Event{svc, ev}, prefix, kr, quiet), names)
+	})
 }

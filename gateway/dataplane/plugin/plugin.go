@@ -111,6 +111,8 @@ type Scope string
 // Compile builds a Set from a plugins object; an unknown plugin or a
 // configuration APISIX's schema rejects is an error. Plugins marked
 // "_meta": {"disable": true} are left off.
+// The configurations are kept, not copied: they must not be modified
+// afterwards (the config package's never are).
 func Compile(plugins map[string]json.RawMessage, scope Scope) (*Set, error) {
 	return CompileScoped(plugins, nil, scope)
 }

@@ -39,7 +39,8 @@ type allow struct {
 var httpMethods = map[string]bool{"GET": true, "POST": true, "PUT": true, "DELETE": true, "PATCH": true,
 	"HEAD": true, "OPTIONS": true, "CONNECT": true, "TRACE": true, "PURGE": true}
 
-// NewRestriction compiles a consumer-restriction configuration.
+// NewRestriction compiles a consumer-restriction configuration, which it
+// keeps (see Compile).
 func NewRestriction(raw json.RawMessage) (*Restriction, error) { return newRestriction(raw, nil) }
 
 // newRestriction compiles raw reusing prev, the restriction it replaces
