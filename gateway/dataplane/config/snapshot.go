@@ -75,7 +75,7 @@ type Snapshot struct {
 	Router *router.Router[*Route]
 
 	routes        cowmap.Map[*apisix.Route]
-	bigRoutes     cowmap.Map[*bigRoute] // the routes decodeRouteFast read, by id
+	bigRoutes     cowmap.Map[*bigRoute] // the big routes as last read, by id
 	services      cowmap.Map[*serviceEntry]
 	upstreams     cowmap.Map[*balancer.Upstream]
 	pluginConfigs cowmap.Map[*apisix.PluginConfig]
