@@ -276,6 +276,12 @@ const docTemplate = `{
                         "description": "limit, instead of page_size",
                         "name": "limit",
                         "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "cursor from the previous page's next",
+                        "name": "after",
+                        "in": "query"
                     }
                 ],
                 "responses": {
@@ -599,6 +605,12 @@ const docTemplate = `{
                         "type": "integer",
                         "description": "limit, instead of page_size",
                         "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "cursor from the previous page's next",
+                        "name": "after",
                         "in": "query"
                     }
                 ],
@@ -952,6 +964,12 @@ const docTemplate = `{
                         "description": "limit, instead of page_size",
                         "name": "limit",
                         "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "cursor from the previous page's next",
+                        "name": "after",
+                        "in": "query"
                     }
                 ],
                 "responses": {
@@ -1186,6 +1204,12 @@ const docTemplate = `{
                         "description": "limit, instead of page_size",
                         "name": "limit",
                         "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "cursor from the previous page's next",
+                        "name": "after",
+                        "in": "query"
                     }
                 ],
                 "responses": {
@@ -1354,6 +1378,12 @@ const docTemplate = `{
                         "description": "limit, instead of page_size",
                         "name": "limit",
                         "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "cursor from the previous page's next",
+                        "name": "after",
+                        "in": "query"
                     }
                 ],
                 "responses": {
@@ -1496,6 +1526,12 @@ const docTemplate = `{
                         "type": "integer",
                         "description": "limit, instead of page_size",
                         "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "cursor from the previous page's next",
+                        "name": "after",
                         "in": "query"
                     }
                 ],
@@ -1715,6 +1751,12 @@ const docTemplate = `{
                         "type": "integer",
                         "description": "limit, instead of page_size",
                         "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "cursor from the previous page's next",
+                        "name": "after",
                         "in": "query"
                     }
                 ],
@@ -1999,6 +2041,12 @@ const docTemplate = `{
                         "type": "integer",
                         "description": "limit, instead of page_size",
                         "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "cursor from the previous page's next",
+                        "name": "after",
                         "in": "query"
                     }
                 ],
@@ -2419,6 +2467,12 @@ const docTemplate = `{
                         "description": "limit, instead of page_size",
                         "name": "limit",
                         "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "cursor from the previous page's next",
+                        "name": "after",
+                        "in": "query"
                     }
                 ],
                 "responses": {
@@ -2804,6 +2858,12 @@ const docTemplate = `{
                         "type": "integer",
                         "description": "limit, instead of page_size",
                         "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "cursor from the previous page's next",
+                        "name": "after",
                         "in": "query"
                     }
                 ],
@@ -3768,6 +3828,10 @@ const docTemplate = `{
                         "$ref": "#/definitions/apps.App"
                     }
                 },
+                "next": {
+                    "type": "string",
+                    "example": "WyJvcmRlcnMiXQ"
+                },
                 "total": {
                     "type": "integer"
                 }
@@ -3781,6 +3845,10 @@ const docTemplate = `{
                     "items": {
                         "$ref": "#/definitions/catalog.API"
                     }
+                },
+                "next": {
+                    "type": "string",
+                    "example": "WyJvcmRlcnMiXQ"
                 },
                 "total": {
                     "type": "integer"
@@ -3796,6 +3864,10 @@ const docTemplate = `{
                         "$ref": "#/definitions/gateway.Group"
                     }
                 },
+                "next": {
+                    "type": "string",
+                    "example": "WyJvcmRlcnMiXQ"
+                },
                 "total": {
                     "type": "integer"
                 }
@@ -3809,6 +3881,10 @@ const docTemplate = `{
                     "items": {
                         "$ref": "#/definitions/gateway.HistoryEntry"
                     }
+                },
+                "next": {
+                    "type": "string",
+                    "example": "WyJvcmRlcnMiXQ"
                 },
                 "total": {
                     "type": "integer"
@@ -3824,6 +3900,10 @@ const docTemplate = `{
                         "$ref": "#/definitions/gateway.Node"
                     }
                 },
+                "next": {
+                    "type": "string",
+                    "example": "WyJvcmRlcnMiXQ"
+                },
                 "total": {
                     "type": "integer"
                 }
@@ -3837,6 +3917,10 @@ const docTemplate = `{
                     "items": {
                         "$ref": "#/definitions/gateway.PluginTemplate"
                     }
+                },
+                "next": {
+                    "type": "string",
+                    "example": "WyJvcmRlcnMiXQ"
                 },
                 "total": {
                     "type": "integer"
@@ -3852,6 +3936,10 @@ const docTemplate = `{
                         "$ref": "#/definitions/gateway.PublishedService"
                     }
                 },
+                "next": {
+                    "type": "string",
+                    "example": "WyJvcmRlcnMiXQ"
+                },
                 "total": {
                     "type": "integer"
                 }
@@ -3865,6 +3953,10 @@ const docTemplate = `{
                     "items": {
                         "$ref": "#/definitions/gateway.ServiceTemplate"
                     }
+                },
+                "next": {
+                    "type": "string",
+                    "example": "WyJvcmRlcnMiXQ"
                 },
                 "total": {
                     "type": "integer"
@@ -3880,6 +3972,10 @@ const docTemplate = `{
                         "$ref": "#/definitions/orgs.Member"
                     }
                 },
+                "next": {
+                    "type": "string",
+                    "example": "WyJvcmRlcnMiXQ"
+                },
                 "total": {
                     "type": "integer"
                 }
@@ -3894,6 +3990,10 @@ const docTemplate = `{
                         "$ref": "#/definitions/orgs.Org"
                     }
                 },
+                "next": {
+                    "type": "string",
+                    "example": "WyJvcmRlcnMiXQ"
+                },
                 "total": {
                     "type": "integer"
                 }
@@ -3907,6 +4007,10 @@ const docTemplate = `{
                     "items": {
                         "$ref": "#/definitions/subscriptions.Subscription"
                     }
+                },
+                "next": {
+                    "type": "string",
+                    "example": "WyJvcmRlcnMiXQ"
                 },
                 "total": {
                     "type": "integer"

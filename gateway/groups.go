@@ -103,16 +103,12 @@ func (s *Service) ListGroups(ctx context.Context, o ListOptions) (Page[Group], e
 	if o.Search != "" {
 		q = q.Where("LOWER(name) LIKE ?", listing.Like(o.Search))
 	}
-	var rows []models.GatewayGroup
-	total, err := listing.Paginate(q, o, "name", &rows)
+	// name is unique (its index orders the list): the order is total.
+	page, err := listing.Paginate(q, o, listing.By(func(g *models.GatewayGroup) []any { return []any{g.Name} }, listing.Asc("name")))
 	if err != nil {
 		return Page[Group]{}, err
 	}
-	out := Page[Group]{List: make([]Group, len(rows)), Total: total}
-	for i, r := range rows {
-		out.List[i] = toGroup(r)
-	}
-	return out, nil
+	return listing.Map(page, toGroup), nil
 }
 
 // GetGroup returns one group.

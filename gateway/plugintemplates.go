@@ -128,16 +128,12 @@ func (s *Service) ListPluginTemplates(ctx context.Context, o ListOptions) (Page[
 	if o.Search != "" {
 		q = q.Where("LOWER(name) LIKE ?", listing.Like(o.Search))
 	}
-	var rows []models.PluginTemplate
-	total, err := listing.Paginate(q, o, "name", &rows)
+	// name is unique (its index orders the list): the order is total.
+	page, err := listing.Paginate(q, o, listing.By(func(p *models.PluginTemplate) []any { return []any{p.Name} }, listing.Asc("name")))
 	if err != nil {
 		return Page[PluginTemplate]{}, err
 	}
-	out := Page[PluginTemplate]{List: make([]PluginTemplate, len(rows)), Total: total}
-	for i, r := range rows {
-		out.List[i] = toPluginTemplate(r)
-	}
-	return out, nil
+	return listing.Map(page, toPluginTemplate), nil
 }
 
 // GetPluginTemplate returns one plugin template.

@@ -18,16 +18,13 @@ func (s *Service) ListServices(ctx context.Context, groupID string, o ListOption
 	if o.Search != "" {
 		q = q.Where("LOWER(name) LIKE ? OR LOWER(service_id) LIKE ?", listing.Like(o.Search), listing.Like(o.Search))
 	}
-	var rows []models.PublishedService
-	total, err := listing.Paginate(q, o, "name, service_id", &rows)
+	// Index idx_published_group_name: (group_id, name, service_id).
+	page, err := listing.Paginate(q, o, listing.By(func(p *models.PublishedService) []any { return []any{p.Name, p.ServiceID} },
+		listing.Asc("name"), listing.Asc("service_id")))
 	if err != nil {
 		return Page[PublishedService]{}, err
 	}
-	out := Page[PublishedService]{List: make([]PublishedService, len(rows)), Total: total}
-	for i := range rows {
-		out.List[i] = toPublished(&rows[i])
-	}
-	return out, nil
+	return listing.Map(page, func(p models.PublishedService) PublishedService { return toPublished(&p) }), nil
 }
 
 // GetService returns one published service.
@@ -46,17 +43,16 @@ func (s *Service) History(ctx context.Context, groupID, serviceID string, o List
 		return Page[HistoryEntry]{}, err
 	}
 	q := s.db.WithContext(ctx).Model(&models.ServiceHistory{}).Where("group_id = ? AND service_id = ?", g.ID, serviceID)
-	var rows []models.ServiceHistory
-	total, err := listing.Paginate(q, o, "created_at DESC, id DESC", &rows)
+	// Index idx_history_service_time: (group_id, service_id, created_at, id).
+	page, err := listing.Paginate(q, o, listing.By(func(h *models.ServiceHistory) []any { return []any{h.CreatedAt, h.ID} },
+		listing.Desc("created_at"), listing.Desc("id")))
 	if err != nil {
 		return Page[HistoryEntry]{}, err
 	}
-	out := Page[HistoryEntry]{List: make([]HistoryEntry, len(rows)), Total: total}
-	for i, h := range rows {
-		out.List[i] = HistoryEntry{ID: h.ID, ServiceID: h.ServiceID, TemplateID: h.TemplateID, Version: h.Version,
+	return listing.Map(page, func(h models.ServiceHistory) HistoryEntry {
+		return HistoryEntry{ID: h.ID, ServiceID: h.ServiceID, TemplateID: h.TemplateID, Version: h.Version,
 			Reason: h.Reason, Spec: h.Spec.V, Runtime: h.Runtime.V, CreatedAt: h.CreatedAt}
-	}
-	return out, nil
+	}), nil
 }
 
 func toPublished(p *models.PublishedService) PublishedService {

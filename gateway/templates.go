@@ -70,24 +70,21 @@ func (s *Service) ListTemplates(ctx context.Context, o ListOptions) (Page[Servic
 	if o.Search != "" {
 		q = q.Where("LOWER(name) LIKE ?", listing.Like(o.Search))
 	}
-	var rows []models.ServiceTemplate
-	total, err := listing.Paginate(q, o, "name, id", &rows)
+	// Index idx_service_templates_name_id: (name, id).
+	page, err := listing.Paginate(q, o, listing.By(func(t *models.ServiceTemplate) []any { return []any{t.Name, t.ID} },
+		listing.Asc("name"), listing.Asc("id")))
 	if err != nil {
 		return Page[ServiceTemplate]{}, err
 	}
-	out := Page[ServiceTemplate]{List: make([]ServiceTemplate, 0, len(rows)), Total: total}
-	tids := make([]string, len(rows))
-	for i, r := range rows {
+	tids := make([]string, len(page.List))
+	for i, r := range page.List {
 		tids[i] = r.ID
 	}
 	refs, err := s.publishedRefs(ctx, tids)
 	if err != nil {
 		return Page[ServiceTemplate]{}, err
 	}
-	for _, r := range rows {
-		out.List = append(out.List, templateView(r, refs[r.ID]))
-	}
-	return out, nil
+	return listing.Map(page, func(r models.ServiceTemplate) ServiceTemplate { return templateView(r, refs[r.ID]) }), nil
 }
 
 // GetTemplate returns one template with where it is published.

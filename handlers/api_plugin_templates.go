@@ -29,6 +29,7 @@ func (r pluginTemplateRequest) input() gateway.PluginTemplateInput {
 //	@Param		page_size	query		int		false	"page size (default 20, at most 500)"
 //	@Param		offset		query		int		false	"offset, instead of page"
 //	@Param		limit		query		int		false	"limit, instead of page_size"
+//	@Param		after		query		string	false	"cursor from the previous page's next"
 //	@Success	200			{object}	listResponse[gateway.PluginTemplate]
 //	@Failure	400,401		{object}	errorResponse
 //	@Router		/plugin_templates [get]

@@ -63,6 +63,7 @@ func (r portalAPIRequest) input() catalog.Input {
 //	@Param		page_size	query		int		false	"page size (default 20, at most 500)"
 //	@Param		offset		query		int		false	"offset, instead of page"
 //	@Param		limit		query		int		false	"limit, instead of page_size"
+//	@Param		after		query		string	false	"cursor from the previous page's next"
 //	@Success	200			{object}	listResponse[catalog.API]
 //	@Failure	400,401		{object}	errorResponse
 //	@Router		/portal/apis [get]

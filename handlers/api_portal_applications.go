@@ -39,6 +39,7 @@ type rotatedKey struct {
 //	@Param		page_size	query		int		false	"page size (default 20, at most 500)"
 //	@Param		offset		query		int		false	"offset, instead of page"
 //	@Param		limit		query		int		false	"limit, instead of page_size"
+//	@Param		after		query		string	false	"cursor from the previous page's next"
 //	@Success	200			{object}	listResponse[apps.App]
 //	@Failure	400,401,404	{object}	errorResponse
 //	@Router		/organizations/{oid}/applications [get]

@@ -32,6 +32,7 @@ type developerRequest struct {
 //	@Param		page_size	query		int		false	"page size (default 20, at most 500)"
 //	@Param		offset		query		int		false	"offset, instead of page"
 //	@Param		limit		query		int		false	"limit, instead of page_size"
+//	@Param		after		query		string	false	"cursor from the previous page's next"
 //	@Success	200			{object}	listResponse[orgs.Org]
 //	@Failure	400,401		{object}	errorResponse
 //	@Router		/organizations [get]
@@ -100,6 +101,7 @@ func (h *handler) getOrganization(c fiber.Ctx) error {
 //	@Param		page_size	query		int		false	"page size (default 20, at most 500)"
 //	@Param		offset		query		int		false	"offset, instead of page"
 //	@Param		limit		query		int		false	"limit, instead of page_size"
+//	@Param		after		query		string	false	"cursor from the previous page's next"
 //	@Success	200			{object}	listResponse[orgs.Member]
 //	@Failure	400,401,404	{object}	errorResponse
 //	@Router		/organizations/{oid}/developers [get]

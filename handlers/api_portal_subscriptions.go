@@ -34,6 +34,7 @@ type decisionRequest struct {
 //	@Param		page_size		query		int		false	"page size (default 20, at most 500)"
 //	@Param		offset			query		int		false	"offset, instead of page"
 //	@Param		limit			query		int		false	"limit, instead of page_size"
+//	@Param		after			query		string	false	"cursor from the previous page's next"
 //	@Success	200				{object}	listResponse[subscriptions.Subscription]
 //	@Failure	400,401			{object}	errorResponse
 //	@Router		/subscriptions [get]

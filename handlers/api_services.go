@@ -54,6 +54,7 @@ type rollbackRequest struct {
 //	@Param		page_size	query		int		false	"page size (default 20, at most 500)"
 //	@Param		offset		query		int		false	"offset, instead of page"
 //	@Param		limit		query		int		false	"limit, instead of page_size"
+//	@Param		after		query		string	false	"cursor from the previous page's next"
 //	@Success	200			{object}	listResponse[gateway.PublishedService]
 //	@Failure	400,401,404	{object}	errorResponse
 //	@Router		/gateway_groups/{gid}/services [get]
@@ -226,6 +227,7 @@ func (h *handler) updateServiceRuntime(c fiber.Ctx) error {
 //	@Param		page_size	query		int		false	"page size (default 20, at most 500)"
 //	@Param		offset		query		int		false	"offset, instead of page"
 //	@Param		limit		query		int		false	"limit, instead of page_size"
+//	@Param		after		query		string	false	"cursor from the previous page's next"
 //	@Success	200			{object}	listResponse[gateway.HistoryEntry]
 //	@Failure	400,401,404	{object}	errorResponse
 //	@Router		/gateway_groups/{gid}/services/{sid}/history [get]

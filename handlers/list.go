@@ -16,14 +16,17 @@ const (
 	maxPageSize     = listing.MaxPageSize
 )
 
-// listResponse documents the shape of every list: {"list": [...], "total": N}.
+// listResponse documents the shape of every list: {"list": [...], "total": N},
+// and "next" when more rows may follow: the cursor to pass as ?after=.
 type listResponse[T any] struct {
-	List  []T   `json:"list"`
-	Total int64 `json:"total"`
+	List  []T    `json:"list"`
+	Total int64  `json:"total"`
+	Next  string `json:"next,omitempty" example:"WyJvcmRlcnMiXQ"`
 }
 
-// listOptions reads ?search=, ?page=&page_size= (1-based pages) or
-// ?offset=&limit= into gateway.ListOptions.
+// listOptions reads ?search=, ?page=&page_size= (1-based pages),
+// ?offset=&limit=, or ?after=&limit= (a cursor: the previous page's next)
+// into gateway.ListOptions. The domain tells a malformed cursor.
 func listOptions(c fiber.Ctx) (gateway.ListOptions, error) {
 	var v apperr.Validator
 	num := func(name string, min int) (int, bool) {
@@ -50,10 +53,22 @@ func listOptions(c fiber.Ctx) (gateway.ListOptions, error) {
 	if (hasPage || hasSize) && (hasOffset || hasLimit) {
 		v.Add("page", "use page and page_size, or offset and limit, not both")
 	}
+	after := c.Query("after")
+	if after != "" && (hasPage || hasOffset) {
+		v.Add("after", "use after (a cursor) or page or offset, not both")
+	}
 	if err := v.Err(); err != nil {
 		return o, err
 	}
+	o.After = string([]byte(after))
 	switch {
+	case o.After != "":
+		if hasSize {
+			o.Limit = size
+		}
+		if hasLimit {
+			o.Limit = limit
+		}
 	case hasPage || hasSize:
 		if !hasSize {
 			size = defaultPageSize
@@ -71,12 +86,13 @@ func listOptions(c fiber.Ctx) (gateway.ListOptions, error) {
 	return o, nil
 }
 
-// renderList answers a page as {"list": [...], "total": N}, never "list": null.
+// renderList answers a page as {"list": [...], "total": N, "next": "..."},
+// never "list": null.
 func renderList[T any](c fiber.Ctx, p gateway.Page[T]) error {
 	if p.List == nil {
 		p.List = []T{}
 	}
-	return c.JSON(listResponse[T]{List: p.List, Total: p.Total})
+	return c.JSON(listResponse[T]{List: p.List, Total: p.Total, Next: p.Next})
 }
 
 // param copies a path parameter out of fiber's reused buffer.

@@ -78,8 +78,11 @@ func Migrate(db *gorm.DB) error {
 	if err := db.AutoMigrate(All()...); err != nil {
 		return err
 	}
-	// Indexes replaced by wider ones (models.Subscription's comment).
-	for _, old := range []string{"idx_sub_api_status", "idx_sub_status_created", "idx_subscriptions_app_id", "idx_subscriptions_org_id"} {
+	// Indexes replaced by wider ones (models.Subscription's comment; lists'
+	// orders: idx_service_templates_name_id, idx_published_group_name,
+	// idx_history_service_time, idx_api_published_name).
+	for _, old := range []string{"idx_sub_api_status", "idx_sub_status_created", "idx_subscriptions_app_id", "idx_subscriptions_org_id",
+		"idx_service_templates_name", "idx_published_services_name", "idx_history_service", "idx_portal_apis_published"} {
 		if err := db.Exec("DROP INDEX IF EXISTS " + old).Error; err != nil {
 			return err
 		}

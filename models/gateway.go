@@ -30,8 +30,10 @@ type PluginTemplate struct {
 
 // ServiceTemplate is a service in the Service Hub: edited freely, not live.
 type ServiceTemplate struct {
-	ID        string `gorm:"primaryKey;size:32"`
-	Name      string `gorm:"size:200;index;not null"`
+	// The list's order (name, id) is an index: a page after a cursor reads
+	// only its own rows.
+	ID        string `gorm:"primaryKey;size:32;index:idx_service_templates_name_id,priority:2"`
+	Name      string `gorm:"size:200;not null;index:idx_service_templates_name_id,priority:1"`
 	Type      string `gorm:"size:10;not null"`
 	Spec      JSON[ServiceSpec]
 	CreatedAt time.Time
@@ -40,10 +42,11 @@ type ServiceTemplate struct {
 
 // PublishedService is the one version of a service live on one group.
 type PublishedService struct {
-	GroupID    string `gorm:"primaryKey;size:64"`
-	ServiceID  string `gorm:"primaryKey;size:64"`
+	// A group's list is by (name, service_id): idx_published_group_name.
+	GroupID    string `gorm:"primaryKey;size:64;index:idx_published_group_name,priority:1"`
+	ServiceID  string `gorm:"primaryKey;size:64;index:idx_published_group_name,priority:3"`
 	TemplateID string `gorm:"size:32;not null;index"`
-	Name       string `gorm:"size:200;index"`
+	Name       string `gorm:"size:200;index:idx_published_group_name,priority:2"`
 	Version    string `gorm:"size:64"`
 	Spec       JSON[ServiceSpec]
 	Runtime    JSON[Runtime]
@@ -80,16 +83,18 @@ type DataPlaneNode struct {
 // ServiceHistory is a read-only past state of a published service: a version
 // replaced by a newer publish, or the state before a direct edit.
 type ServiceHistory struct {
-	ID         string `gorm:"primaryKey;size:32"`
-	GroupID    string `gorm:"size:64;not null;index:idx_history_service"`
-	ServiceID  string `gorm:"size:64;not null;index:idx_history_service"`
+	// A service's history is listed newest first, (created_at, id) after its
+	// group and service: idx_history_service_time.
+	ID         string `gorm:"primaryKey;size:32;index:idx_history_service_time,priority:4"`
+	GroupID    string `gorm:"size:64;not null;index:idx_history_service_time,priority:1"`
+	ServiceID  string `gorm:"size:64;not null;index:idx_history_service_time,priority:2"`
 	TemplateID string `gorm:"size:32;not null"`
 	Version    string `gorm:"size:64"`
 	Spec       JSON[ServiceSpec]
 	Runtime    JSON[Runtime]
 	RouteIDs   JSON[map[string]string]
 	Reason     string    `gorm:"size:200"`
-	CreatedAt  time.Time `gorm:"index"`
+	CreatedAt  time.Time `gorm:"index;index:idx_history_service_time,priority:3"`
 }
 
 // ServiceSpec is what a service template says: its kind, upstream and routes.

@@ -57,7 +57,7 @@ type AppGroup struct {
 // the portal with its documentation and policies.
 type PortalAPI struct {
 	ID          string `gorm:"primaryKey;size:32"`
-	Name        string `gorm:"size:200;not null;uniqueIndex"`
+	Name        string `gorm:"size:200;not null;uniqueIndex;index:idx_api_published_name,priority:2"`
 	Description string `gorm:"size:4000"`
 	GroupID     string `gorm:"size:64;not null;index:idx_api_target"`
 	ServiceID   string `gorm:"size:64;not null;index:idx_api_target"`
@@ -68,11 +68,12 @@ type PortalAPI struct {
 	Auth            string `gorm:"size:16;not null"` // key-auth or none
 	Approval        string `gorm:"size:16;not null"` // manual or auto
 	RateLimitCount  int
-	RateLimitWindow int  // seconds
-	Published       bool `gorm:"not null;default:false;index"`
-	PublishedAt     *time.Time
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	RateLimitWindow int // seconds
+	// The catalog lists the published APIs by name: idx_api_published_name.
+	Published   bool `gorm:"not null;default:false;index:idx_api_published_name,priority:1"`
+	PublishedAt *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Subscription is an application's request to call an API.

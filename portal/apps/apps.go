@@ -172,24 +172,21 @@ func (s *Service) List(ctx context.Context, actor portal.Actor, orgID string, o 
 	if o.Search != "" {
 		q = q.Where("LOWER(name) LIKE ?", listing.Like(o.Search))
 	}
-	var rows []models.Application
-	total, err := listing.Paginate(q, o, "name, id", &rows)
+	// name is unique in an organization: idx_app_org_name (org_id, name)
+	// orders the list and makes the order total.
+	page, err := listing.Paginate(q, o, listing.By(func(a *models.Application) []any { return []any{a.Name} }, listing.Asc("name")))
 	if err != nil {
 		return listing.Page[App]{}, err
 	}
-	appIDs := make([]string, len(rows))
-	for i, r := range rows {
+	appIDs := make([]string, len(page.List))
+	for i, r := range page.List {
 		appIDs[i] = r.ID
 	}
 	keys, err := s.keys(ctx, s.db, appIDs)
 	if err != nil {
 		return listing.Page[App]{}, err
 	}
-	out := listing.Page[App]{List: make([]App, len(rows)), Total: total}
-	for i, r := range rows {
-		out.List[i] = s.view(r, keys[r.ID])
-	}
-	return out, nil
+	return listing.Map(page, func(r models.Application) App { return s.view(r, keys[r.ID]) }), nil
 }
 
 // RotateKey gives the application a new key, working at once; its current

@@ -310,13 +310,14 @@ func (s *Service) List(ctx context.Context, f Filter, o listing.Options) (listin
 	if o.Search != "" {
 		q = q.Where("LOWER(name) LIKE ? OR LOWER(description) LIKE ?", listing.Like(o.Search), listing.Like(o.Search))
 	}
-	var rows []models.PortalAPI
-	total, err := listing.Paginate(q.Select("id, name, description, group_id, service_id, route_id, auth, approval, rate_limit_count, rate_limit_window, published, published_at, created_at, updated_at, open_api_format"), o, "name", &rows)
+	// name is unique (its index orders the list): the order is total.
+	page, err := listing.Paginate(q.Select("id, name, description, group_id, service_id, route_id, auth, approval, rate_limit_count, rate_limit_window, published, published_at, created_at, updated_at, open_api_format"), o,
+		listing.By(func(a *models.PortalAPI) []any { return []any{a.Name} }, listing.Asc("name")))
 	if err != nil {
 		return listing.Page[API]{}, err
 	}
-	views, err := s.views(ctx, rows)
-	return listing.Page[API]{List: views, Total: total}, err
+	views, err := s.views(ctx, page.List)
+	return listing.Page[API]{List: views, Total: page.Total, Next: page.Next}, err
 }
 
 // fill validates input into row.

@@ -116,20 +116,18 @@ func (s *Service) List(ctx context.Context, o listing.Options) (listing.Page[Org
 	if o.Search != "" {
 		q = q.Where("LOWER(name) LIKE ?", listing.Like(o.Search))
 	}
-	var rows []models.Organization
-	total, err := listing.Paginate(q, o, "name", &rows)
+	// name is unique (its index orders the list): the order is total.
+	page, err := listing.Paginate(q, o, listing.By(func(r *models.Organization) []any { return []any{r.Name} }, listing.Asc("name")))
 	if err != nil {
 		return listing.Page[Org]{}, err
 	}
-	counts, err := s.memberCounts(ctx, rows)
+	counts, err := s.memberCounts(ctx, page.List)
 	if err != nil {
 		return listing.Page[Org]{}, err
 	}
-	out := listing.Page[Org]{List: make([]Org, len(rows)), Total: total}
-	for i, r := range rows {
-		out.List[i] = Org{ID: r.ID, Name: r.Name, Members: counts[r.ID], CreatedAt: r.CreatedAt}
-	}
-	return out, nil
+	return listing.Map(page, func(r models.Organization) Org {
+		return Org{ID: r.ID, Name: r.Name, Members: counts[r.ID], CreatedAt: r.CreatedAt}
+	}), nil
 }
 
 func (s *Service) memberCounts(ctx context.Context, rows []models.Organization) (map[string]int64, error) {
@@ -269,9 +267,8 @@ func (s *Service) Members(ctx context.Context, actor portal.Actor, orgID string,
 	if o.Search != "" {
 		q = q.Where("LOWER(users.email) LIKE ? OR LOWER(users.name) LIKE ?", listing.Like(o.Search), listing.Like(o.Search))
 	}
-	var rows []Member
-	total, err := listing.Paginate(q, o, "users.email", &rows)
-	return listing.Page[Member]{List: rows, Total: total}, err
+	// users.email is unique: the order is total.
+	return listing.Paginate(q, o, listing.By(func(m *Member) []any { return []any{m.Email} }, listing.Asc("users.email")))
 }
 
 // RemoveMember takes a user out of an organization; the last organization

@@ -283,16 +283,17 @@ func (s *Service) List(ctx context.Context, actor portal.Actor, f Filter, o list
 			f.OrgID = ""
 		}
 	}
-	var page []models.Subscription
-	total, err := listing.Paginate(s.filtered(ctx, f), o, "created_at DESC, id DESC", &page)
+	// Every filter has an index ending in (created_at, id) (models.Subscription).
+	page, err := listing.Paginate(s.filtered(ctx, f), o, listing.By(func(s *models.Subscription) []any { return []any{s.CreatedAt, s.ID} },
+		listing.Desc("created_at"), listing.Desc("id")))
 	if err != nil {
 		return listing.Page[Subscription]{}, err
 	}
-	ids := make([]string, len(page))
-	for i, p := range page {
+	ids := make([]string, len(page.List))
+	for i, p := range page.List {
 		ids[i] = p.ID
 	}
-	out := listing.Page[Subscription]{Total: total, List: []Subscription{}}
+	out := listing.Page[Subscription]{Total: page.Total, Next: page.Next, List: []Subscription{}}
 	if len(ids) == 0 {
 		return out, nil
 	}
