@@ -18,6 +18,10 @@ type Restriction struct {
 	RejectedMsg  *string  `json:"rejected_msg"`
 
 	white, black *nameSet
+	methods      map[string]map[string]bool // user -> allowed methods
+	reject       *Reply
+	missing      *Reply
+
 	// A whitelist decodeFast read is kept in src, the configuration, as
 	// whiteAt, where each name starts (it ends at the next quote), not as
 	// Whitelist: 100,000 names without a pointer each for the garbage
@@ -26,9 +30,6 @@ type Restriction struct {
 	src     string
 	whiteAt []uint32
 	whiteIn [2]int
-	methods map[string]map[string]bool // user -> allowed methods
-	reject  *Reply
-	missing *Reply
 }
 
 type allow struct {

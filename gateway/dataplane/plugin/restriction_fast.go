@@ -91,7 +91,7 @@ func (r *Restriction) decodeFast(raw json.RawMessage) (hasW, hasB, ok bool) {
 // the set copies only the shards the names touch. nil when raw is not such
 // a change of a restriction decodeFast read.
 func (prev *Restriction) splice(raw json.RawMessage) *Restriction {
-	if prev == nil || prev.whiteAt == nil || len(raw) > math.MaxUint32 {
+	if prev == nil || prev.whiteAt == nil || uint64(len(raw)) > math.MaxUint32 {
 		return nil
 	}
 	p, q := jsonscan.Common(prev.src, raw)

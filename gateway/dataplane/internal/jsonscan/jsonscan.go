@@ -261,7 +261,7 @@ func (s *Scanner) Strings(str string) ([]string, bool) {
 // contents of each start (each ends at the next quote): a list of names
 // without a pointer each for the garbage collector to scan.
 func (s *Scanner) StringsAt() ([]uint32, bool) {
-	if len(s.B) > math.MaxUint32 {
+	if uint64(len(s.B)) > math.MaxUint32 {
 		return nil, false
 	}
 	var out []uint32
