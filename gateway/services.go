@@ -96,10 +96,18 @@ func (s *Service) LookupTargets(ctx context.Context, refs []TargetRef) (map[Targ
 	if len(refs) == 0 {
 		return out, nil
 	}
+	// Each id once: a catalog page's refs mostly share one group.
 	var groups, services []string
+	seen := map[string]bool{}
 	for _, r := range refs {
-		groups = append(groups, r.GroupID)
-		services = append(services, r.ServiceID)
+		if !seen["g"+r.GroupID] {
+			seen["g"+r.GroupID] = true
+			groups = append(groups, r.GroupID)
+		}
+		if !seen["s"+r.ServiceID] {
+			seen["s"+r.ServiceID] = true
+			services = append(services, r.ServiceID)
+		}
 	}
 	var rows []models.PublishedService
 	if err := s.db.WithContext(ctx).Where("group_id IN ? AND service_id IN ?", groups, services).Find(&rows).Error; err != nil {
