@@ -315,6 +315,9 @@ verdict() { awk -v x="$1" -v op="$2" -v g="$3" 'BEGIN{ ok = (op == ">=") ? x >= 
 	echo "| (3) node-plugins ≥ 0.8× (1) nginx in throughput | $(ratio "$rps3" "$rps1")× | $(verdict "$(ratio "$rps3" "$rps1")" ">=" 0.8) |"
 	echo "| (3) ≤ 1.25× (1)'s CPU per request | $(ratio "$cpu3" "$cpu1")× | $(verdict "$(ratio "$cpu3" "$cpu1")" "<=" 1.25) |"
 	echo "| (3) ≥ 0.9× (2) node without plugins | $(ratio "$rps3" "$rps2")× | $(verdict "$(ratio "$rps3" "$rps2")" ">=" 0.9) |"
+	rcpu3=$(med node-plugins rate cpu_us) rcpu2=$(med node rate cpu_us) rcpu1=$(med nginx rate cpu_us)
+	echo "| (3)'s CPU per request ≤ 1.25× (1)'s, both at $RATE/s (same load: no batching advantage) | $(ratio "$rcpu3" "$rcpu1")× | $(verdict "$(ratio "$rcpu3" "$rcpu1")" "<=" 1.25) |"
+	echo "| (informative) (3)'s CPU per request against (2)'s, both at $RATE/s: what the four plugins cost | $(ratio "$rcpu3" "$rcpu2")× ($(awk -v a="$rcpu3" -v b="$rcpu2" 'BEGIN{printf "%+.1f", a-b}') µs) | — |"
 	echo "| added p50 ≤ 0.2 ms over direct, at $RATE/s | $p50d ms | $(verdict "$p50d" "<=" 0.2) |"
 	echo "| added p99 ≤ 1 ms over direct, at $RATE/s | $p99d ms | $(verdict "$p99d" "<=" 1) |"
 	echo
