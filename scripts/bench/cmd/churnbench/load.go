@@ -129,7 +129,7 @@ type windowResult struct {
 
 func runWindow(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("window", flag.ContinueOnError)
-	mode := fs.String("mode", "steady", "steady or churn")
+	mode := fs.String("mode", "steady", "steady, churn, or decoy (churn the node does not watch)")
 	pid := fs.Int("pid", 0, "node process id (for its CPU time)")
 	node := fs.String("node", "127.0.0.1:29180", "node address")
 	metrics := fs.String("metrics", "127.0.0.1:29191", "node metrics address")
@@ -147,7 +147,7 @@ func runWindow(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *mode != "steady" && *mode != "churn" {
+	if *mode != "steady" && *mode != "churn" && *mode != "decoy" {
 		return fmt.Errorf("mode %q", *mode)
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -155,13 +155,19 @@ func runWindow(ctx context.Context, args []string) error {
 
 	var w *benchseed.Writer
 	var wdone chan struct{}
-	if *mode == "churn" {
+	if *mode != "steady" {
 		cli, err := client(*endpoint)
 		if err != nil {
 			return err
 		}
 		defer cli.Close()
-		w = &benchseed.Writer{Cli: cli, Cfg: *cfg, RouteRate: *routeRate, ConsumerRate: *consumerRate, BigEvery: *bigEvery, Seed: *seed}
+		wcfg := *cfg
+		if *mode == "decoy" {
+			// The same writes under a prefix the node does not watch: what
+			// the churn costs the machine (etcd, the writer) without the node.
+			wcfg.Prefix = "/decoy" + wcfg.Prefix
+		}
+		w = &benchseed.Writer{Cli: cli, Cfg: wcfg, RouteRate: *routeRate, ConsumerRate: *consumerRate, BigEvery: *bigEvery, Seed: *seed}
 		wdone = make(chan struct{})
 		// The writer stops when the window ends.
 		wctx, wcancel := context.WithDeadline(ctx, time.Now().Add(*warm+*dur))
