@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"slices"
 
 	"devportal/internal/apperr"
 	"devportal/internal/listing"
@@ -97,18 +98,13 @@ func (s *Service) LookupTargets(ctx context.Context, refs []TargetRef) (map[Targ
 		return out, nil
 	}
 	// Each id once: a catalog page's refs mostly share one group.
-	var groups, services []string
-	seen := map[string]bool{}
-	for _, r := range refs {
-		if !seen["g"+r.GroupID] {
-			seen["g"+r.GroupID] = true
-			groups = append(groups, r.GroupID)
-		}
-		if !seen["s"+r.ServiceID] {
-			seen["s"+r.ServiceID] = true
-			services = append(services, r.ServiceID)
-		}
+	groups, services := make([]string, len(refs)), make([]string, len(refs))
+	for i, r := range refs {
+		groups[i], services[i] = r.GroupID, r.ServiceID
 	}
+	slices.Sort(groups)
+	slices.Sort(services)
+	groups, services = slices.Compact(groups), slices.Compact(services)
 	var rows []models.PublishedService
 	if err := s.db.WithContext(ctx).Where("group_id IN ? AND service_id IN ?", groups, services).Find(&rows).Error; err != nil {
 		return nil, err

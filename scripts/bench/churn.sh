@@ -67,7 +67,6 @@ echo "seeding $ROUTES routes, $CONSUMERS consumers ..."
 taskset -c 1 "$cb" seed -etcd $ETCD "${sizes[@]}" | tee "$out/seed.json"
 
 args=(--etcd $ETCD --prefix /apisix --listen $NODE --metrics-listen $METRICS --log-level warn --pprof)
-wait_profiles() { [ -z "${CHURN_PROFILE:-}" ] || sleep 1; }
 measure() {
 	# Start time, memory, then the interleaved windows, all under the lock.
 	"${pri[@]}" env GOMAXPROCS=1 taskset -c 0 "$gateway" "${args[@]}" 2>"$out/node.log" &
@@ -81,11 +80,15 @@ measure() {
 		# is the machine's share of the churn tail, not the node's.
 		for mode in steady churn ${DECOY:+decoy}; do
 			# CHURN_PROFILE=1: a CPU profile of the node over each window (it costs the node a little).
-			[ -z "${CHURN_PROFILE:-}" ] || curl -s -o "$out/cpu-$r-$mode.pprof" "http://$METRICS/debug/pprof/profile?seconds=$((DUR + WARMUP))" &
+			prof=""
+			if [ -n "${CHURN_PROFILE:-}" ]; then
+				curl -s -o "$out/cpu-$r-$mode.pprof" "http://$METRICS/debug/pprof/profile?seconds=$((DUR + WARMUP))" &
+				prof=$!
+			fi
 			"${pri[@]}" taskset -c 1 "$cb" window -mode $mode -pid "$node" -node $NODE -metrics $METRICS -etcd $ETCD \
 				-rate "$RATE" -dur "${DUR}s" -warmup "${WARMUP}s" -route-rate "$ROUTE_RATE" -consumer-rate "$CONSUMER_RATE" \
 				-big-every "$BIG_EVERY" -seed "$r" "${sizes[@]}" | tee -a "$out/windows.jsonl"
-			wait_profiles
+			[ -z "$prof" ] || wait "$prof"
 		done
 	done
 	curl -s -o "$out/heap-end.pprof" "http://$METRICS/debug/pprof/heap" || true
