@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"devportal/internal/benchseed"
+	"devportal/scripts/bench/internal/pace"
 )
 
 func runUpstream(ctx context.Context, args []string) error {
@@ -133,15 +134,13 @@ func runWindow(ctx context.Context, args []string) error {
 	pid := fs.Int("pid", 0, "node process id (for its CPU time)")
 	node := fs.String("node", "127.0.0.1:29180", "node address")
 	metrics := fs.String("metrics", "127.0.0.1:29191", "node metrics address")
-	endpoint := fs.String("etcd", "http://127.0.0.1:29379", "etcd endpoint (churn mode)")
 	rate := fs.Float64("rate", 2000, "requests per second")
 	conns := fs.Int("conns", 64, "connections (requests in flight at most)")
 	dur := fs.Duration("dur", 20*time.Second, "measured duration")
 	warm := fs.Duration("warmup", 2*time.Second, "unmeasured time before it")
-	routeRate := fs.Float64("route-rate", 20, "route changes per second (churn mode)")
-	consumerRate := fs.Float64("consumer-rate", 10, "consumer changes per second (churn mode)")
-	bigEvery := fs.Int("big-every", 4, "every n-th route change is on a big route (0: never)")
-	seed := fs.Uint64("seed", 1, "random seed")
+	wf := addWriterFlags(fs)
+	seed := wf.seed
+	writer := fs.String("writer", "idle", "idle: the writer is a process of its own under SCHED_IDLE, so it yields the shared core to the load generator; inline: a goroutine of this process")
 	pairs := fs.Int("pairs", 5000, "distinct (route, consumer) pairs the load uses (the node keeps latency series per pair)")
 	cfg := sizeFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -153,37 +152,37 @@ func runWindow(ctx context.Context, args []string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	var w *benchseed.Writer
-	var wdone chan struct{}
+	if *writer != "idle" && *writer != "inline" {
+		return fmt.Errorf("writer %q", *writer)
+	}
+	// The writer's changes over the measured part of the window.
+	var churned func() (benchseed.Stats, error)
 	if *mode != "steady" {
-		cli, err := client(*endpoint)
-		if err != nil {
-			return err
+		if *writer == "idle" {
+			var err error
+			if churned, err = startIdleWriter(ctx, *mode, wf, *cfg, *warm, *dur); err != nil {
+				return err
+			}
+		} else {
+			ch := make(chan benchseed.Stats, 1)
+			errc := make(chan error, 1)
+			go func() {
+				st, err := writeChurn(ctx, wf, *cfg, *mode == "decoy", *warm, *dur)
+				ch <- st
+				errc <- err
+			}()
+			churned = func() (benchseed.Stats, error) { return <-ch, <-errc }
 		}
-		defer cli.Close()
-		wcfg := *cfg
-		if *mode == "decoy" {
-			// The same writes under a prefix the node does not watch: what
-			// the churn costs the machine (etcd, the writer) without the node.
-			wcfg.Prefix = "/decoy" + wcfg.Prefix
-		}
-		w = &benchseed.Writer{Cli: cli, Cfg: wcfg, RouteRate: *routeRate, ConsumerRate: *consumerRate, BigEvery: *bigEvery, Seed: *seed}
-		wdone = make(chan struct{})
-		// The writer stops when the window ends.
-		wctx, wcancel := context.WithDeadline(ctx, time.Now().Add(*warm+*dur))
-		defer wcancel()
-		go func() { defer close(wdone); w.Run(wctx) }()
 	}
 
 	lg := newLoad(*node, *cfg, *conns, *seed, *pairs)
 	total := *warm + *dur
 	start := time.Now()
 	measureAt := start.Add(*warm)
-	// Node CPU time, churn counts and GC count exactly at the window's
-	// start and end (the load may take longer to drain).
+	// Node CPU time exactly at the window's start and end (the load may
+	// take longer to drain).
 	type mark struct {
 		cpu time.Duration
-		ch  benchseed.Stats
 	}
 	// The node's metrics are read before and after the window, not at its
 	// bounds: a scrape costs the node CPU time.
@@ -194,29 +193,35 @@ func runWindow(ctx context.Context, args []string) error {
 	at := func(t time.Time, m *mark, done chan<- struct{}) {
 		time.Sleep(time.Until(t))
 		m.cpu, _, _ = procStat(*pid)
-		if w != nil {
-			m.ch = w.Stats()
-		}
 		close(done)
 	}
 	var m0, m1 mark
 	done0, done1 := make(chan struct{}), make(chan struct{})
 	go at(measureAt, &m0, done0)
 	go at(start.Add(total), &m1, done1)
-	lats, non200, errs, dropped := lg.run(ctx, *rate, start, measureAt, start.Add(total))
+	// A timerfd, not time.Sleep, paces the load: Sleep's millisecond steps
+	// would make requests late by up to a millisecond or more, measured as
+	// if the node had been slow (scripts/bench/internal/pace).
+	tm, err := pace.New()
+	if err != nil {
+		return err
+	}
+	defer tm.Close()
+	lats, non200, errs, dropped, err := lg.run(ctx, tm, *rate, start, measureAt, start.Add(total))
+	if err != nil {
+		return err
+	}
 	<-done0
 	<-done1
 	res := windowResult{Mode: *mode, Rate: *rate, Seconds: dur.Seconds(), Requests: len(lats), Non200: non200, Errors: errs,
 		Dropped: dropped, NodeCPUs: (m1.cpu - m0.cpu).Seconds()}
-	if w != nil {
-		s, s0 := m1.ch, m0.ch
-		res.Churn = benchseed.Stats{RouteChanges: s.RouteChanges - s0.RouteChanges, BigRouteChanges: s.BigRouteChanges - s0.BigRouteChanges,
-			ConsumerChanges: s.ConsumerChanges - s0.ConsumerChanges, Errors: s.Errors - s0.Errors, Bytes: s.Bytes - s0.Bytes}
+	if churned != nil {
+		var err error
+		if res.Churn, err = churned(); err != nil {
+			return err
+		}
 	}
 	cancel()
-	if wdone != nil {
-		<-wdone
-	}
 	if len(lats) == 0 {
 		return errors.New("no request measured")
 	}
@@ -260,7 +265,7 @@ func newLoad(addr string, cfg benchseed.Config, conns int, seed uint64, n int) *
 		conns: conns, seed: seed, pairs: pairs}
 }
 
-func (l *load) run(ctx context.Context, rate float64, start, measureAt, end time.Time) (lats []time.Duration, non200, errs, dropped int) {
+func (l *load) run(ctx context.Context, tm *pace.Timer, rate float64, start, measureAt, end time.Time) (lats []time.Duration, non200, errs, dropped int, err error) {
 	giveUp := end.Add(5 * time.Second)
 	jobs := make(chan time.Time, int(rate*10)+1024)
 	var mu sync.Mutex
@@ -308,8 +313,8 @@ func (l *load) run(ctx context.Context, rate float64, start, measureAt, end time
 	interval := time.Duration(float64(time.Second) / rate)
 	next := start
 	for next.Before(end) && ctx.Err() == nil {
-		if d := time.Until(next); d > 0 {
-			time.Sleep(d)
+		if err = tm.Until(next); err != nil {
+			break
 		}
 		// Send everything due now (the sleep may overshoot).
 		for now := time.Now(); !next.After(now) && next.Before(end); next = next.Add(interval) {
@@ -318,5 +323,5 @@ func (l *load) run(ctx context.Context, rate float64, start, measureAt, end time
 	}
 	close(jobs)
 	wg.Wait()
-	return lats, non200, errs, dropped
+	return lats, non200, errs, dropped, err
 }

@@ -10,6 +10,8 @@
 //	churnbench window   -mode steady|churn -pid N -node A -etcd U -rate R -dur D [size flags]
 //	                    fixed-rate load (random routes, random valid keys) for D, with the
 //	                    churn writer in churn mode; print latencies, node CPU and changes as JSON
+//	churnbench write    -mode churn|decoy -etcd U -dur D [size flags]
+//	                    the churn writer alone (window runs it under SCHED_IDLE); print its changes
 //
 // Size flags: -prefix -routes -consumers -big -whitelist -upstream.
 package main
@@ -32,13 +34,13 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: churnbench etcd|seed|upstream|ready|window [flags]")
+		fmt.Fprintln(os.Stderr, "usage: churnbench etcd|seed|upstream|ready|window|write [flags]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cmds := map[string]func(context.Context, []string) error{
-		"etcd": runEtcd, "seed": runSeed, "upstream": runUpstream, "ready": runReady, "window": runWindow,
+		"etcd": runEtcd, "seed": runSeed, "upstream": runUpstream, "ready": runReady, "window": runWindow, "write": runWrite,
 	}
 	fn, ok := cmds[os.Args[1]]
 	if !ok {

@@ -8,7 +8,9 @@
 // microseconds per request): -conns workers each send on their own schedule,
 // worker k at start + (k + j·conns)/rate, so requests are spread evenly and
 // never wait for an earlier answer unless a worker's previous request is
-// still out (counted as "late"). Latency runs from the moment a request is
+// still out (counted as "late"). Each worker waits for its next instant on a
+// timerfd (scripts/bench/internal/pace): time.Sleep's millisecond steps would
+// send the requests in bursts that queue at the proxy. Latency runs from the moment a request is
 // sent to the end of its response. Every request carries the key-auth key
 // of a random consumer (apikey: key-app_<i>, i < -consumers).
 package main
@@ -26,6 +28,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"devportal/scripts/bench/internal/pace"
 )
 
 func main() {
@@ -56,11 +60,20 @@ func main() {
 			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 			req.SetRequestURI(*target)
 			r := rand.New(rand.NewPCG(uint64(k), 42))
+			tm, err := pace.New()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "ratebench:", err)
+				os.Exit(1)
+			}
+			defer tm.Close()
 			myLate, myErrs := 0, 0
 			for i := k; i < total; i += *conns {
 				due := start.Add(time.Duration(i) * interval)
 				if d := time.Until(due); d > 0 {
-					time.Sleep(d)
+					if err := tm.Until(due); err != nil {
+						fmt.Fprintln(os.Stderr, "ratebench:", err)
+						os.Exit(1)
+					}
 				} else if d < -time.Millisecond {
 					myLate++
 				}
