@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
+	"strings"
 
 	"devportal/gateway/apisix"
 	"devportal/gateway/dataplane/balancer"
@@ -32,7 +34,7 @@ type batch struct {
 	upstreams     *cowmap.Builder[*balancer.Upstream]
 	pluginConfigs *cowmap.Builder[*apisix.PluginConfig]
 	consumers     *cowmap.Builder[*consumerEntry]
-	creds         *cowmap.Builder[map[string]*credEntry]
+	creds         *cowmap.Builder[credList]
 	keys          *cowmap.Builder[[]keyOwner]
 	streamRaw     *cowmap.Builder[*apisix.StreamRoute]
 	streams       *cowmap.Builder[*StreamRoute]
@@ -40,7 +42,7 @@ type batch struct {
 	dirtyRoutes, dirtyServices, dirtyUpstreams, dirtyPCs, dirtyUsers, dirtyStreams map[string]bool
 	// Consumers as they were before the batch, for removing their keys.
 	oldConsumers map[string]*consumerEntry
-	oldCreds     map[string]map[string]*credEntry
+	oldCreds     map[string]credList
 }
 
 // Apply returns the snapshot that results from applying events to s (s is
@@ -53,7 +55,7 @@ func Apply(s *Snapshot, events []Event, prefix string, keyring *apisix.Keyring, 
 		keys: s.keys.Builder(), streamRaw: s.streamRaw.Builder(), streams: s.streams.Builder(),
 		dirtyRoutes: map[string]bool{}, dirtyServices: map[string]bool{}, dirtyUpstreams: map[string]bool{},
 		dirtyPCs: map[string]bool{}, dirtyUsers: map[string]bool{}, dirtyStreams: map[string]bool{},
-		oldConsumers: map[string]*consumerEntry{}, oldCreds: map[string]map[string]*credEntry{},
+		oldConsumers: map[string]*consumerEntry{}, oldCreds: map[string]credList{},
 	}
 	pre := predecode(events, prefix, keyring)
 	if pre != nil {
@@ -197,7 +199,13 @@ func (b *batch) event(pk apisix.ParsedKey, ev Event, d *decoded) {
 		if d.keyErr {
 			b.log.Warn("config: key-auth key is not encrypted with the keyring; using it as stored", "key", ev.Key)
 		}
-		b.consumers.Set(id, &consumerEntry{raw: d.consumer, key: d.key, hasKey: d.hasKey})
+		c, err := buildConsumer(id, d.consumer, "")
+		if err != nil {
+			b.log.Error("config: skipping consumer", "consumer", id, "err", err)
+			b.consumers.Delete(id)
+			return
+		}
+		b.consumers.Set(id, &consumerEntry{consumer: c, key: d.key, hasKey: d.hasKey})
 	case apisix.KindStreamRoutes:
 		b.dirtyStreams[id] = true
 		var r apisix.StreamRoute
@@ -245,14 +253,15 @@ func (b *batch) touchUser(user string) {
 
 func (b *batch) credEvent(user, credID string, ev Event) {
 	cur, _ := b.creds.Get(user)
-	next := make(map[string]*credEntry, len(cur)+1)
-	for k, v := range cur {
-		next[k] = v
+	next := make(credList, 0, len(cur)+1)
+	for _, e := range cur {
+		if e.id != credID {
+			next = append(next, e)
+		}
 	}
-	delete(next, credID)
 	var c apisix.Credential
 	if !ev.Delete && !b.check(ev, decode(ev.Value, &c)) {
-		e := &credEntry{raw: &c}
+		e := credEntry{id: credID}
 		ok := true
 		if raw, has := c.Plugins["key-auth"]; has {
 			key, err := plugin.ParseKeyAuthCredential(raw)
@@ -263,7 +272,8 @@ func (b *batch) credEvent(user, credID string, ev Event) {
 			}
 		}
 		if ok {
-			next[credID] = e
+			i, _ := slices.BinarySearchFunc(next, credID, func(e credEntry, id string) int { return strings.Compare(e.id, id) })
+			next = slices.Insert(next, i, e)
 		}
 	}
 	if len(next) == 0 {
@@ -372,9 +382,9 @@ func (b *batch) rebuildConsumers() {
 		if old := b.oldConsumers[user]; old != nil && old.hasKey {
 			b.dropKey(old.key, user)
 		}
-		for id, c := range b.oldCreds[user] {
+		for _, c := range b.oldCreds[user] {
 			if c.hasKey {
-				b.dropKey(c.key, user+"/credentials/"+id)
+				b.dropKey(c.key, user+"/credentials/"+c.id)
 			}
 		}
 		e, ok := b.consumers.Get(user)
@@ -385,28 +395,19 @@ func (b *batch) rebuildConsumers() {
 			}
 			continue
 		}
-		c, err := buildConsumer(user, e.raw, "")
-		if err != nil {
-			b.log.Error("config: skipping consumer", "consumer", user, "err", err)
-			b.consumers.Delete(user)
-			continue
-		}
-		ne := *e
-		ne.consumer = c
-		b.consumers.Set(user, &ne)
-		if ne.hasKey {
-			b.addKey(ne.key, keyOwner{id: user, c: c})
+		c := e.consumer
+		if e.hasKey {
+			b.addKey(e.key, keyOwner{id: user, c: c})
 		}
 		if len(creds) > 0 {
-			nc := make(map[string]*credEntry, len(creds))
-			for id, ce := range creds {
+			nc := make(credList, len(creds))
+			for i, ce := range creds {
 				cc := *c
-				cc.CredentialID = id
-				nce := *ce
-				nce.consumer = &cc
-				nc[id] = &nce
-				if nce.hasKey {
-					b.addKey(nce.key, keyOwner{id: user + "/credentials/" + id, c: &cc})
+				cc.CredentialID = ce.id
+				ce.consumer = &cc
+				nc[i] = ce
+				if ce.hasKey {
+					b.addKey(ce.key, keyOwner{id: user + "/credentials/" + ce.id, c: &cc})
 				}
 			}
 			b.creds.Set(user, nc)
