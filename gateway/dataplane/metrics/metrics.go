@@ -4,17 +4,22 @@
 package metrics
 
 import (
+	"bufio"
+	"log/slog"
 	"net/http"
 	netpprof "net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 )
 
 // Metrics records requests.
 type Metrics struct {
+	// Registry holds every metric but the per-request ones
+	// (apisix_http_status, apisix_http_latency), which the handler writes
+	// itself.
 	Registry *prometheus.Registry
 	node     string
 	traffic  *traffic
@@ -27,7 +32,7 @@ func New(nodeID string) *Metrics {
 	m := &Metrics{Registry: prometheus.NewRegistry(), node: nodeID, traffic: newTraffic(nodeID)}
 	m.Info = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "apisix_node_info", Help: "Info of the data plane node"}, []string{"node", "hostname", "version"})
 	m.Config = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "apisix_dataplane_config_objects", Help: "Objects in the node's current configuration snapshot"}, []string{"kind"})
-	m.Registry.MustRegister(m.traffic, m.Info, m.Config,
+	m.Registry.MustRegister(m.Info, m.Config,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -60,7 +65,32 @@ func (m *Metrics) Handler(pprof bool, ready func() bool) http.Handler {
 		mux.HandleFunc("/debug/pprof/symbol", netpprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", netpprof.Trace)
 	}
-	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
-	mux.Handle("/apisix/prometheus/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/metrics", m.serveMetrics)
+	mux.HandleFunc("/apisix/prometheus/metrics", m.serveMetrics)
 	return mux
+}
+
+// textFormat is Prometheus' text exposition format 0.0.4, which every
+// Prometheus version scrapes.
+var textFormat = expfmt.NewFormat(expfmt.TypeTextPlain)
+
+// serveMetrics writes the registry's metrics, then the per-request ones.
+func (m *Metrics) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	mfs, err := m.Registry.Gather()
+	if err != nil {
+		// A collector failed; what it gathered is still written, as promhttp does with ContinueOnError.
+		slog.Warn("metrics: gathering", "err", err)
+	}
+	w.Header().Set("Content-Type", string(textFormat))
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := expfmt.NewEncoder(bw, textFormat)
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			return // the scraper went away
+		}
+	}
+	if err := m.traffic.writeText(bw); err != nil {
+		return
+	}
+	bw.Flush()
 }

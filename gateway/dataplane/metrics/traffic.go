@@ -1,14 +1,13 @@
 package metrics
 
 import (
+	"bufio"
 	"hash/maphash"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // latencyBuckets are apisix_http_latency's upper bounds, in milliseconds.
@@ -25,21 +24,28 @@ var bucketBounds = func() [nBuckets]time.Duration {
 	return out
 }()
 
-// traffic is apisix_http_status and apisix_http_latency: one series per
-// (route, consumer, status code), each a set of atomic counters. A request
-// costs a map lookup under a shard's read lock and a few atomic adds; a new
-// series one small allocation. The Prometheus form is built only when
-// scraped (Collect).
+// traffic is apisix_http_status, one counter per (route, consumer, status
+// code), and apisix_http_latency, one pair of histograms per route. A
+// request costs a map lookup under a shard's read lock and a few atomic
+// adds; a new (route, consumer, code) one small allocation.
+//
+// Latency is per route, not per consumer as in APISIX (its consumer label is
+// always ""): with 100,000 consumers, per-consumer histograms were 3.2
+// million exposition lines (374 MB, an 8 s scrape that took the node's heap
+// from 0.2 to 0.9 GB) and 280 bytes of counters per consumer and route.
 //
 // Plain maps in shards, not a sync.Map: with 100,000 consumers sync.Map's
 // trie costs a cache miss per level, about twice the time of a map lookup
 // (BenchmarkObserve100kConsumers); the shards keep readers on different
-// cores off one lock's cache line.
+// cores off one lock's cache line. Scrapes write the text format directly
+// (writeText): client_golang's metric objects cost a few allocations per
+// line.
 type traffic struct {
-	node        string
-	statusDesc  *prometheus.Desc
-	latencyDesc *prometheus.Desc
-	shards      [trafficShards]trafficShard
+	node   string
+	shards [trafficShards]trafficShard
+
+	latMu sync.RWMutex
+	lat   map[string]*routeLatency
 }
 
 const trafficShards = 64
@@ -57,10 +63,15 @@ type seriesKey struct {
 	code            int
 }
 
+// series is one apisix_http_status counter, with its route's histograms
+// looked up once.
 type series struct {
-	count    atomic.Uint64
-	request  histogram
-	upstream histogram
+	count atomic.Uint64
+	lat   *routeLatency
+}
+
+type routeLatency struct {
+	request, upstream histogram
 }
 
 // histogram counts observations per bucket (not cumulative; the last is
@@ -82,13 +93,7 @@ func (h *histogram) observe(d time.Duration) {
 }
 
 func newTraffic(node string) *traffic {
-	return &traffic{
-		node: node,
-		statusDesc: prometheus.NewDesc("apisix_http_status", "HTTP status codes per route and consumer",
-			[]string{"code", "route", "consumer", "node"}, nil),
-		latencyDesc: prometheus.NewDesc("apisix_http_latency", "HTTP request latency in milliseconds per route and consumer",
-			[]string{"type", "route", "consumer", "node"}, nil),
-	}
+	return &traffic{node: node, lat: map[string]*routeLatency{}}
 }
 
 func (t *traffic) observe(route, consumer string, code int, total, upstream time.Duration) {
@@ -98,17 +103,17 @@ func (t *traffic) observe(route, consumer string, code int, total, upstream time
 	s := sh.m[k]
 	sh.mu.RUnlock()
 	if s == nil {
-		s = sh.add(k)
+		s = t.add(sh, k)
 	}
 	s.count.Add(1)
-	s.request.observe(total)
+	s.lat.request.observe(total)
 	if upstream > 0 {
-		s.upstream.observe(upstream)
+		s.lat.upstream.observe(upstream)
 	}
 }
 
 // add makes k's series, once.
-func (sh *trafficShard) add(k seriesKey) *series {
+func (t *traffic) add(sh *trafficShard, k seriesKey) *series {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if s := sh.m[k]; s != nil {
@@ -119,53 +124,107 @@ func (sh *trafficShard) add(k seriesKey) *series {
 	}
 	// The route and consumer strings may view request memory: keep copies.
 	k = seriesKey{strings.Clone(k.route), strings.Clone(k.consumer), k.code}
-	s := &series{}
+	s := &series{lat: t.routeLatency(k.route)}
 	sh.m[k] = s
 	return s
 }
 
-// each calls f for every series, one shard at a time (Collect's order
-// does not matter: the registry sorts).
-func (t *traffic) each(f func(seriesKey, *series)) {
+func (t *traffic) routeLatency(route string) *routeLatency {
+	t.latMu.RLock()
+	l := t.lat[route]
+	t.latMu.RUnlock()
+	if l != nil {
+		return l
+	}
+	t.latMu.Lock()
+	defer t.latMu.Unlock()
+	if l = t.lat[route]; l == nil {
+		l = &routeLatency{}
+		t.lat[route] = l
+	}
+	return l
+}
+
+// writeText writes both metrics in Prometheus' text format (0.0.4), with
+// the label names sorted as client_golang sorts them.
+func (t *traffic) writeText(w *bufio.Writer) error {
+	node := escapeLabel(t.node)
+	buf := make([]byte, 0, 256)
+	w.WriteString("# HELP apisix_http_status HTTP status codes per route and consumer\n# TYPE apisix_http_status counter\n")
 	for i := range t.shards {
 		sh := &t.shards[i]
 		sh.mu.RLock()
-		keys := make([]seriesKey, 0, len(sh.m))
-		vals := make([]*series, 0, len(sh.m))
 		for k, s := range sh.m {
-			keys, vals = append(keys, k), append(vals, s)
+			buf = append(buf[:0], `apisix_http_status{code="`...)
+			buf = strconv.AppendInt(buf, int64(k.code), 10)
+			buf = append(buf, `",consumer="`...)
+			buf = appendEscaped(buf, k.consumer)
+			buf = append(buf, `",node="`...)
+			buf = append(buf, node...)
+			buf = append(buf, `",route="`...)
+			buf = appendEscaped(buf, k.route)
+			buf = append(buf, `"} `...)
+			buf = strconv.AppendUint(buf, s.count.Load(), 10)
+			buf = append(buf, '\n')
+			w.Write(buf)
 		}
 		sh.mu.RUnlock()
-		for j := range keys {
-			f(keys[j], vals[j])
-		}
 	}
-}
-
-// Describe implements prometheus.Collector.
-func (t *traffic) Describe(ch chan<- *prometheus.Desc) {
-	ch <- t.statusDesc
-	ch <- t.latencyDesc
-}
-
-// Collect implements prometheus.Collector.
-func (t *traffic) Collect(ch chan<- prometheus.Metric) {
-	t.each(func(k seriesKey, s *series) {
-		ch <- prometheus.MustNewConstMetric(t.statusDesc, prometheus.CounterValue, float64(s.count.Load()),
-			strconv.Itoa(k.code), k.route, k.consumer, t.node)
+	w.WriteString("# HELP apisix_http_latency HTTP request latency in milliseconds per route (consumer is always \"\")\n# TYPE apisix_http_latency histogram\n")
+	t.latMu.RLock()
+	defer t.latMu.RUnlock()
+	for route, l := range t.lat {
 		for _, h := range []struct {
 			typ string
 			h   *histogram
-		}{{"request", &s.request}, {"upstream", &s.upstream}} {
-			cum := make(map[float64]uint64, nBuckets)
+		}{{"request", &l.request}, {"upstream", &l.upstream}} {
+			labels := append(append(append(append(append([]byte(`{consumer="",node="`), node...), `",route="`...),
+				escapeLabel(route)...), `",type="`...), h.typ...)
 			var n uint64
-			for i, ub := range latencyBuckets {
+			for i := 0; i <= nBuckets; i++ {
 				n += h.h.buckets[i].Load()
-				cum[ub] = n
+				buf = append(buf[:0], "apisix_http_latency_bucket"...)
+				buf = append(buf, labels...)
+				buf = append(buf, `",le="`...)
+				if i < nBuckets {
+					buf = strconv.AppendFloat(buf, latencyBuckets[i], 'g', -1, 64)
+				} else {
+					buf = append(buf, "+Inf"...)
+				}
+				buf = append(buf, `"} `...)
+				buf = strconv.AppendUint(buf, n, 10)
+				buf = append(buf, '\n')
+				w.Write(buf)
 			}
-			count := n + h.h.buckets[nBuckets].Load()
-			sum := float64(h.h.sumNs.Load()) / float64(time.Millisecond)
-			ch <- prometheus.MustNewConstHistogram(t.latencyDesc, count, sum, cum, h.typ, k.route, k.consumer, t.node)
+			buf = append(append(append(buf[:0], "apisix_http_latency_sum"...), labels...), `"} `...)
+			buf = strconv.AppendFloat(buf, float64(h.h.sumNs.Load())/float64(time.Millisecond), 'g', -1, 64)
+			buf = append(append(append(buf, "\napisix_http_latency_count"...), labels...), `"} `...)
+			buf = strconv.AppendUint(buf, n, 10)
+			buf = append(buf, '\n')
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
 		}
-	})
+	}
+	return nil
+}
+
+func escapeLabel(s string) string { return string(appendEscaped(nil, s)) }
+
+// appendEscaped appends a label value escaped as the text format wants:
+// backslash, double quote and line feed.
+func appendEscaped(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			b = append(b, `\\`...)
+		case '"':
+			b = append(b, `\"`...)
+		case '\n':
+			b = append(b, `\n`...)
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
 }
