@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"runtime"
+	"runtime/metrics"
 	"syscall"
 	"testing"
 	"time"
@@ -106,14 +107,22 @@ func BenchmarkLiveHeapAtScale(b *testing.B) {
 	}
 	kr := keyring(b)
 	var m0, m1 runtime.MemStats
+	// What a collection has to scan (memory without pointers is not).
+	scan := []metrics.Sample{{Name: "/gc/scan/heap:bytes"}}
+	var scan0 uint64
 	for b.Loop() {
+		liveSnapshot = nil
 		runtime.GC()
 		runtime.ReadMemStats(&m0)
+		metrics.Read(scan)
+		scan0 = scan[0].Value.Uint64()
 		s := Apply(emptySnapshot(), events, prefix, kr, quiet)
 		runtime.GC()
 		runtime.ReadMemStats(&m1)
+		metrics.Read(scan)
 		liveSnapshot = s // kept for -memprofile, which is written after the benchmark
 	}
 	b.ReportMetric(float64(m1.HeapAlloc-m0.HeapAlloc)/(1<<20), "live-MiB")
+	b.ReportMetric(float64(scan[0].Value.Uint64()-scan0)/(1<<20), "scan-MiB")
 	b.ReportMetric(float64(m1.HeapObjects-m0.HeapObjects), "live-objects")
 }

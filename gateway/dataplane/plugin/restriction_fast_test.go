@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -109,5 +110,56 @@ func TestRestrictionFromPrevious(t *testing.T) {
 	}
 	if next.Allows("app_0") || !next.Allows("app_1") || !next.Allows("app_new") || !prev.Allows("app_0") || prev.Allows("app_new") {
 		t.Fatal("derived whitelist wrong, or the previous one changed")
+	}
+}
+
+// Names whose hashes collide in a sharded set are kept apart and counted:
+// the hash is forced here, as a real collision takes ~2^32 names to find.
+func TestNameSetClash(t *testing.T) {
+	list := make([]string, bigSet)
+	for i := range list {
+		list[i] = fmt.Sprintf("app_%d", i)
+	}
+	s := newNameSet(list)
+	// "intruder" takes the slot of app_7's hash, as a collision would.
+	h := hashOf("app_7")
+	if s.shards[h&(setShards-1)].add(h, "intruder", 1) {
+		t.Fatal("a second name took a hash already held")
+	}
+	s.clash = map[string]int32{"intruder": 2, "": 1}
+	for _, n := range []string{"app_7", "intruder", "", "app_0", fmt.Sprintf("app_%d", bigSet-1)} {
+		if !s.has(n) {
+			t.Errorf("%q missing", n)
+		}
+	}
+	if s.has("app_x") {
+		t.Error("a name never added is found")
+	}
+	next := s.change([]string{"intruder", "app_7"}, []string{"app_new", ""})
+	for n, want := range map[string]bool{"intruder": true, "app_7": false, "app_new": true, "": true} {
+		if next.has(n) != want {
+			t.Errorf("after change: %q: %v", n, !want)
+		}
+	}
+	next = next.change([]string{"intruder"}, nil)
+	if next.has("intruder") || !s.has("intruder") || !s.has("app_7") {
+		t.Error("counts wrong, or the old set changed")
+	}
+}
+
+// Empty and long names, and repeated ones, in a sharded set.
+func TestNameSetOddNames(t *testing.T) {
+	long := strings.Repeat("x", 70000)
+	list := names(rand.New(rand.NewPCG(3, 4)), bigSet)
+	list = append(list, "", long, "", "dup", "dup")
+	s := newNameSet(list)
+	for _, n := range []string{"", long, "dup"} {
+		if !s.has(n) {
+			t.Errorf("%.10q missing", n)
+		}
+	}
+	s2 := s.change([]string{"", "dup", long}, nil)
+	if !s2.has("") || !s2.has("dup") || s2.has(long) {
+		t.Error("one occurrence removed must keep a name listed twice, and drop one listed once")
 	}
 }
