@@ -2,6 +2,7 @@ package benchseed
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"testing"
@@ -82,5 +83,56 @@ func TestSeedAndChurnKeepMembers(t *testing.T) {
 	// (16 first, then every other one) and removed.
 	if got := s.Counts()["keys"]; got <= c.Consumers {
 		t.Fatalf("no churn credential is live: %d keys", got)
+	}
+}
+
+// A writer of a later window goes on from what etcd holds: its first
+// change to a big route moves one name, not every name an earlier writer
+// moved to the end.
+func TestWriterGoesOnFromEtcd(t *testing.T) {
+	c := Config{Prefix: etcdtest.Prefix(t), Routes: 3, Consumers: Reserved + 20, BigRoutes: 1, Whitelist: 3, Upstream: "127.0.0.1:1980"}
+	ctx := context.Background()
+	cli := member.Client(t)
+	if _, _, err := Seed(ctx, cli, c); err != nil {
+		t.Fatal(err)
+	}
+	whitelist := func() []string {
+		resp, err := cli.Get(ctx, apisix.Key(c.Prefix, apisix.KindRoutes, RouteID(0)))
+		if err != nil || len(resp.Kvs) != 1 {
+			t.Fatal(err)
+		}
+		var r apisix.Route
+		var cr struct{ Whitelist []string }
+		if err := json.Unmarshal(resp.Kvs[0].Value, &r); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(r.Plugins["consumer-restriction"], &cr); err != nil {
+			t.Fatal(err)
+		}
+		return cr.Whitelist
+	}
+	// Every change on the big route: names taken off and put back at the end.
+	first := &Writer{Cli: cli, Cfg: c, BigEvery: 1, Seed: 1}
+	for k := 0; k < 9; k++ {
+		if err := first.RouteChange(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := whitelist()
+	next := &Writer{Cli: cli, Cfg: c, BigEvery: 1, Seed: 2}
+	if err := next.RouteChange(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after := whitelist()
+	p := 0
+	for p < len(before) && p < len(after) && before[p] == after[p] {
+		p++
+	}
+	q := 0
+	for q < len(before)-p && q < len(after)-p && before[len(before)-1-q] == after[len(after)-1-q] {
+		q++
+	}
+	if changed := len(before) - p - q + len(after) - p - q; changed != 1 {
+		t.Fatalf("the later writer's first change moved %d names (%d before, %d after)", changed, len(before), len(after))
 	}
 }

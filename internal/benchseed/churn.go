@@ -2,6 +2,7 @@ package benchseed
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -130,7 +131,11 @@ func (w *Writer) RouteChange(ctx context.Context) error {
 	}
 	r := w.routes[i]
 	if r == nil {
-		r = c.route(i)
+		var err error
+		if r, err = w.current(ctx, i); err != nil {
+			w.mu.Unlock()
+			return err
+		}
 		w.routes[i] = r
 	}
 	switch {
@@ -160,6 +165,67 @@ func (w *Writer) RouteChange(ctx context.Context) error {
 	}
 	w.bytesN.Add(int64(len(v)))
 	return nil
+}
+
+// current is route i as etcd holds it, and the names the writer may put
+// back on its whitelist: a writer of a later window goes on from what an
+// earlier one left. Starting from the seeded order instead would make its
+// first write to a big route move every name an earlier writer had moved
+// to the end, a change no subscription makes.
+func (w *Writer) current(ctx context.Context, i int) (*route, error) {
+	c := w.Cfg
+	r := c.route(i)
+	resp, err := w.Cli.Get(ctx, apisix.Key(c.Prefix, apisix.KindRoutes, RouteID(i)))
+	if err != nil {
+		return nil, fmt.Errorf("benchseed: route %d: %w", i, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return r, nil // not seeded (yet): the writer writes it
+	}
+	var stored apisix.Route
+	var cr struct {
+		Whitelist []string `json:"whitelist"`
+	}
+	var lc struct {
+		Count int `json:"count"`
+	}
+	if err := json.Unmarshal(resp.Kvs[0].Value, &stored); err != nil {
+		return nil, fmt.Errorf("benchseed: route %d: %w", i, err)
+	}
+	if err := json.Unmarshal(stored.Plugins["consumer-restriction"], &cr); err != nil {
+		return nil, fmt.Errorf("benchseed: route %d: %w", i, err)
+	}
+	if err := json.Unmarshal(stored.Plugins["limit-count"], &lc); err != nil {
+		return nil, fmt.Errorf("benchseed: route %d: %w", i, err)
+	}
+	stored.Plugins = nil
+	r.Route, r.list, r.count = stored, cr.Whitelist, lc.Count
+	listed := make(map[string]bool, len(r.list))
+	for _, n := range r.list {
+		listed[n] = true
+	}
+	var extra []string
+	if c.Big(i) {
+		// Reserved consumers an earlier writer took off, to put back.
+		for u := 0; u < Reserved; u++ {
+			if !listed[ConsumerName(u)] {
+				extra = append(extra, ConsumerName(u))
+			}
+		}
+	} else {
+		// Names an earlier writer added, to take off.
+		members := map[string]bool{}
+		for j := 0; j < c.Members(i); j++ {
+			members[ConsumerName(c.Member(i, j))] = true
+		}
+		for _, n := range r.list {
+			if !members[n] {
+				extra = append(extra, n)
+			}
+		}
+	}
+	w.extra[i] = extra
+	return r, nil
 }
 
 // toggleReserved takes a reserved consumer off a big route's whitelist, or
