@@ -16,6 +16,8 @@ import (
 )
 
 // Event is one change under the prefix: a put (Value set) or a delete.
+// Apply may keep Value (a big route's plugins are read in place), so it
+// must not be modified afterwards; etcd's responses never are.
 type Event struct {
 	Key    string
 	Value  []byte // nil for a delete

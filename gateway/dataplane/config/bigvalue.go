@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 
@@ -13,8 +12,8 @@ import (
 // it encoding/json is fast enough.
 const bigValue = 64 << 10
 
-// bigRoute is a big route as the fast path read it: its own copy of the
-// value (never modified: the route's plugin values are slices of it), and
+// bigRoute is a big route as the fast path read it: the event's value, kept
+// as it came (see Event; the route's plugin values are slices of it), and
 // where each top-level member and each plugin's value lies in it. The
 // route's next value is read as a change against it (next, in delta.go).
 type bigRoute struct {
@@ -72,7 +71,7 @@ func decodeRouteFast(v []byte) *bigRoute {
 	if !ok {
 		return nil
 	}
-	n := &bigRoute{v: bytes.Clone(v), route: r, members: members, plugins: pi, named: named}
+	n := &bigRoute{v: v, route: r, members: members, plugins: pi, named: named}
 	r.Plugins = n.pluginMap()
 	return n
 }

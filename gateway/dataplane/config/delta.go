@@ -60,7 +60,7 @@ func (n *bigRoute) next(v []byte) *bigRoute {
 		}
 		r = *nr
 	}
-	out.v = bytes.Clone(v)
+	out.v = v
 	r.Plugins = out.pluginMap()
 	return out
 }
