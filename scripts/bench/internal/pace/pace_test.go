@@ -58,3 +58,21 @@ func BenchmarkSleepOvershoot(b *testing.B) {
 	}
 	b.ReportMetric(float64(late.Microseconds())/float64(b.N), "µs-late/op")
 }
+
+// A Ticker ticks about as often as asked, never faster.
+func TestTicker(t *testing.T) {
+	tk, err := NewTicker(time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tk.Stop()
+	start := time.Now()
+	for range 20 {
+		if err := tk.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if el := time.Since(start); el < 19*time.Millisecond {
+		t.Fatalf("20 ticks of 1 ms in %v", el)
+	}
+}
