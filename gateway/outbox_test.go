@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"devportal/gateway/apisix"
+	"devportal/gateway/etcdstore"
 	"devportal/internal/dbtest"
 	"devportal/internal/etcdtest"
 )
@@ -188,6 +190,90 @@ func TestOutboxConcurrentApprovalsLoseNothing(t *testing.T) {
 		}
 		if len(got) != n || len(seen) != n {
 			t.Fatalf("whitelist has %d entries (%d distinct), want %d", len(got), len(seen), n)
+		}
+	})
+}
+
+// A change recorded while the worker is applying another is applied by the
+// next pass, at once rather than at the next interval, and the pass before
+// is not applied again although its applied marks may not be written yet.
+func TestOutboxChangeDuringPassAppliedAtOnce(t *testing.T) {
+	each(t, func(t *testing.T, fx *fixture) {
+		p := mustPublish(t, fx, mustTemplate(t, fx, httpSpec("mid", "/mid")).ID, PublishInput{Version: "1"})
+		rid := p.Routes[0].ID
+		fx.enqueue(t, Op{Kind: OpRoutePolicy, RouteID: rid, KeyAuth: true})
+		fx.drain(t)
+
+		var mu sync.Mutex
+		var writes []int64 // etcd revision of each of the worker's writes
+		fx.svc.applied = func(r etcdstore.Result) {
+			mu.Lock()
+			writes = append(writes, r.Revision)
+			first := len(writes) == 1
+			mu.Unlock()
+			if first { // mid-pass: the first entry is in etcd, not marked yet
+				fx.enqueue(t, Op{Kind: OpConsumerPut, Username: "app_late"})
+				fx.svc.Notify()
+			}
+		}
+		ctx, cancel := context.WithCancel(fx.ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); fx.svc.RunOutbox(ctx, time.Hour) }()
+		fx.enqueue(t, Op{Kind: OpWhitelistAdd, RouteID: rid, Username: "app_first"})
+		fx.svc.Notify()
+
+		deadline := time.Now().Add(5 * time.Second) // far below the interval
+		for fx.dump(t, fx.group.Prefix)["/consumers/app_late"] == nil {
+			if time.Now().After(deadline) {
+				t.Fatal("the change recorded mid-pass waited for the interval")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		if len(writes) != 2 {
+			t.Fatalf("%d etcd writes, want 2 (one per change)", len(writes))
+		}
+		// The route was written once, by the first pass: the second did not
+		// apply its entry again.
+		resp, err := fx.cli.Get(fx.ctx, fx.group.Prefix+"/routes/"+rid)
+		if err != nil || len(resp.Kvs) != 1 || resp.Kvs[0].ModRevision != writes[0] {
+			t.Fatalf("route mod revision = %v (%v), want the first pass's %d", resp.Kvs, err, writes[0])
+		}
+		if got := listOf(t, fx.routePlugins(t, rid)); len(got) != 1 || got[0] != "app_first" {
+			t.Fatalf("whitelist = %v", got)
+		}
+		if n, _ := fx.svc.PendingOutbox(fx.ctx); n != 0 {
+			t.Fatalf("%d entries left unmarked after the worker stopped", n)
+		}
+	})
+}
+
+// Entries applied but whose marks were never written (the worker stopped
+// before) are applied again, in order, by the next worker: at least once.
+func TestOutboxUnmarkedEntriesApplyAgainInOrder(t *testing.T) {
+	each(t, func(t *testing.T, fx *fixture) {
+		p := mustPublish(t, fx, mustTemplate(t, fx, httpSpec("again", "/again")).ID, PublishInput{Version: "1"})
+		rid := p.Routes[0].ID
+		fx.enqueue(t, Op{Kind: OpRoutePolicy, RouteID: rid, KeyAuth: true},
+			Op{Kind: OpWhitelistAdd, RouteID: rid, Username: "app_1"})
+		lost := &drainState{}
+		if n, err := fx.svc.drainPass(fx.ctx, lost); err != nil || n != 2 {
+			t.Fatalf("pass applied %d, %v", n, err)
+		}
+		// The marks are lost (the worker stopped); a later change removes
+		// the consumer again.
+		fx.enqueue(t, Op{Kind: OpWhitelistRemove, RouteID: rid, Username: "app_1"})
+		if n := fx.drain(t); n != 3 {
+			t.Fatalf("next worker applied %d entries, want the 2 unmarked and the new one", n)
+		}
+		if got := listOf(t, fx.routePlugins(t, rid)); slices.Contains(got, "app_1") {
+			t.Fatalf("whitelist = %v, want the remove applied after the add", got)
+		}
+		if n, _ := fx.svc.PendingOutbox(fx.ctx); n != 0 {
+			t.Fatalf("pending = %d", n)
 		}
 	})
 }

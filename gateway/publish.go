@@ -433,13 +433,19 @@ func (s *Service) claimRoutes(tx *gorm.DB, groupID string, prev, next *models.Pu
 
 // apply runs an etcd plan on the group's cluster and maps its errors.
 func (s *Service) apply(ctx context.Context, g models.GatewayGroup, plan etcdstore.Plan) error {
+	return s.applyKnown(ctx, g, plan, nil)
+}
+
+// applyKnown is apply for the outbox worker, which remembers in st the keys
+// it last wrote to each cluster (etcdstore.ApplyKnown); a nil st is apply.
+func (s *Service) applyKnown(ctx context.Context, g models.GatewayGroup, plan etcdstore.Plan, st *drainState) error {
 	cli, err := s.client(g)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	res, err := etcdstore.Apply(ctx, cli, plan, s.maxTxnOps)
+	res, err := etcdstore.ApplyKnown(ctx, cli, plan, s.maxTxnOps, st.knownFor(cli))
 	if s.applied != nil {
 		s.applied(res)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -48,7 +49,7 @@ func (p Plan) Ops() int { return len(p.Puts) + len(p.Deletes) + len(p.DeletePref
 
 // Result tells what applying cost.
 type Result struct {
-	Attempts   int   // transactions tried (each is a read and a write round trip)
+	Attempts   int   // transactions tried (each a read and a write round trip, but one built on known values)
 	Revision   int64 // the etcd revision of the write
 	RoundTrips int
 }
@@ -58,6 +59,16 @@ type Result struct {
 // changed a key in between, it reads again and retries, so a concurrent
 // update is never lost. maxOps bounds the transaction (etcd's --max-txn-ops).
 func Apply(ctx context.Context, cli *clientv3.Client, p Plan, maxOps int) (Result, error) {
+	return ApplyKnown(ctx, cli, p, maxOps, nil)
+}
+
+// ApplyKnown is Apply for a writer that remembers, in known, the keys it last
+// read or wrote on cli: when known holds every key of the plan, the first
+// attempt builds on those values without reading them (one round trip
+// instead of two). The transaction's guard on each mod_revision is the same,
+// so when another writer changed a key meanwhile it fails, and Apply reads
+// and retries as usual. A nil known is Apply.
+func ApplyKnown(ctx context.Context, cli *clientv3.Client, p Plan, maxOps int, known *Known) (Result, error) {
 	var res Result
 	keys := make([]string, 0, p.Ops())
 	for _, put := range p.Puts {
@@ -71,8 +82,10 @@ func Apply(ctx context.Context, cli *clientv3.Client, p Plan, maxOps int) (Resul
 		return res, fmt.Errorf("%w: %d operations, the limit is %d", ErrTooManyOps, p.Ops(), maxOps)
 	}
 	const attempts = 64
+	fromKnown := known != nil && len(p.DeletePrefixes) == 0 && known.hasAll(keys)
+	staleKnown := false // the last attempt failed on remembered values only
 	for res.Attempts < attempts {
-		if res.Attempts > 0 {
+		if res.Attempts > 0 && !staleKnown {
 			// Lost a race: step back a little, more each time, so writers spread out.
 			backoff := time.Duration(rand.Int64N(int64(time.Millisecond) << min(res.Attempts, 6)))
 			select {
@@ -81,20 +94,30 @@ func Apply(ctx context.Context, cli *clientv3.Client, p Plan, maxOps int) (Resul
 			case <-time.After(backoff):
 			}
 		}
+		staleKnown = false
 		res.Attempts++
-		cur, err := readKeys(ctx, cli, keys, maxOps)
-		res.RoundTrips++
-		if err != nil {
-			return res, err
+		var cur map[string]current
+		if fromKnown {
+			cur = known.values(keys)
+		} else {
+			var err error
+			cur, err = readKeys(ctx, cli, keys, maxOps)
+			res.RoundTrips++
+			if err != nil {
+				return res, err
+			}
 		}
+		var wrote map[string][]byte // key → value written (nil: deleted or absent)
 		cmps := make([]clientv3.Cmp, 0, len(keys))
 		ops := make([]clientv3.Op, 0, len(keys))
+		var refused error
 		for _, put := range p.Puts {
 			kv := cur[put.Key]
 			var old []byte
 			if kv.exists {
 				if put.MayReplace == nil || !put.MayReplace(kv.value) {
-					return res, fmt.Errorf("%w: %s", ErrKeyTaken, put.Key)
+					refused = fmt.Errorf("%w: %s", ErrKeyTaken, put.Key)
+					break
 				}
 				old = kv.value
 			}
@@ -104,7 +127,8 @@ func Apply(ctx context.Context, cli *clientv3.Client, p Plan, maxOps int) (Resul
 				continue
 			}
 			if err != nil {
-				return res, err
+				refused = err
+				break
 			}
 			switch {
 			case val != nil:
@@ -112,6 +136,21 @@ func Apply(ctx context.Context, cli *clientv3.Client, p Plan, maxOps int) (Resul
 			case kv.exists:
 				ops = append(ops, clientv3.OpDelete(put.Key))
 			}
+			if known != nil {
+				if wrote == nil {
+					wrote = map[string][]byte{}
+				}
+				wrote[put.Key] = val
+			}
+		}
+		if refused != nil && fromKnown {
+			// Refused on remembered values: decide on what etcd holds.
+			known.forget(keys)
+			fromKnown, staleKnown = false, true
+			continue
+		}
+		if refused != nil {
+			return res, refused
 		}
 		for _, k := range p.Deletes {
 			kv := cur[k]
@@ -126,11 +165,18 @@ func Apply(ctx context.Context, cli *clientv3.Client, p Plan, maxOps int) (Resul
 		resp, err := cli.Txn(clientv3.WithRequireLeader(ctx)).If(cmps...).Then(ops...).Commit()
 		res.RoundTrips++
 		if err != nil {
+			known.forget(keys)
 			return res, err
 		}
 		if resp.Succeeded {
 			res.Revision = resp.Header.Revision
+			known.learn(p, cur, wrote, resp.Header.Revision)
 			return res, nil
+		}
+		if fromKnown {
+			// Another writer changed a key since: read them, at once.
+			known.forget(keys)
+			fromKnown, staleKnown = false, true
 		}
 	}
 	return res, ErrContended
@@ -172,4 +218,91 @@ func readKeys(ctx context.Context, cli *clientv3.Client, keys []string, maxOps i
 		}
 	}
 	return out, nil
+}
+
+// Known remembers the values of keys one writer last read or wrote, with
+// their mod_revision, for ApplyKnown; bounded in keys and bytes (a value
+// larger than an eighth of the bound is not kept). Not safe for concurrent
+// use.
+type Known struct {
+	maxKeys, maxBytes, bytes int
+	kv                       map[string]current
+}
+
+// NewKnown remembers at most maxKeys keys and maxBytes bytes of values.
+func NewKnown(maxKeys, maxBytes int) *Known {
+	return &Known{maxKeys: maxKeys, maxBytes: maxBytes, kv: map[string]current{}}
+}
+
+func (k *Known) hasAll(keys []string) bool {
+	for _, key := range keys {
+		if _, ok := k.kv[key]; !ok {
+			return false
+		}
+	}
+	return len(keys) > 0
+}
+
+func (k *Known) values(keys []string) map[string]current {
+	out := make(map[string]current, len(keys))
+	for _, key := range keys {
+		out[key] = k.kv[key]
+	}
+	return out
+}
+
+func (k *Known) forget(keys []string) {
+	if k == nil {
+		return
+	}
+	for _, key := range keys {
+		if kv, ok := k.kv[key]; ok {
+			k.bytes -= len(kv.value)
+			delete(k.kv, key)
+		}
+	}
+}
+
+// learn records what a successful transaction of p left: the keys it wrote
+// at rev, the others as they were read. Keys under a deleted prefix are
+// forgotten.
+func (k *Known) learn(p Plan, cur map[string]current, wrote map[string][]byte, rev int64) {
+	if k == nil {
+		return
+	}
+	for _, prefix := range p.DeletePrefixes {
+		for key, kv := range k.kv {
+			if strings.HasPrefix(key, prefix) {
+				k.bytes -= len(kv.value)
+				delete(k.kv, key)
+			}
+		}
+	}
+	deleted := map[string]bool{}
+	for _, key := range p.Deletes {
+		deleted[key] = true
+	}
+	for key, was := range cur {
+		now := was
+		if deleted[key] {
+			now = current{}
+		} else if val, ok := wrote[key]; ok && (val != nil || was.exists) {
+			now = current{exists: val != nil, value: val, modRev: 0}
+			if val != nil {
+				now.modRev = rev
+			}
+		}
+		k.forget([]string{key})
+		if len(now.value) > k.maxBytes/8 {
+			continue
+		}
+		for len(k.kv) >= k.maxKeys || k.bytes+len(now.value) > k.maxBytes {
+			for other := range k.kv { // evict any one
+				k.forget([]string{other})
+				break
+			}
+		}
+		k.kv[key] = now
+		k.bytes += len(now.value)
+	}
 }

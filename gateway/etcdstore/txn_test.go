@@ -104,3 +104,83 @@ func TestApplyRules(t *testing.T) {
 		}
 	}
 }
+
+// ApplyKnown writes a key it remembers without reading it first, and still
+// loses no update when another writer changed the key meanwhile.
+func TestApplyKnown(t *testing.T) {
+	cli := member.Client(t)
+	ctx := context.Background()
+	p := etcdtest.Prefix(t)
+	known := NewKnown(16, 1<<20)
+	incr := func(key string) Plan {
+		return Plan{Puts: []Put{{Key: key, MayReplace: always, Build: func(cur []byte) ([]byte, error) {
+			n, _ := strconv.Atoi(string(cur))
+			return []byte(strconv.Itoa(n + 1)), nil
+		}}}}
+	}
+	apply := func(plan Plan, trips int) {
+		t.Helper()
+		res, err := ApplyKnown(ctx, cli, plan, 128, known)
+		if err != nil || res.RoundTrips != trips {
+			t.Fatalf("res = %+v, %v; want %d round trips", res, err, trips)
+		}
+	}
+	get := func(key string) string {
+		t.Helper()
+		r, err := cli.Get(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Kvs) == 0 {
+			return "<absent>"
+		}
+		return string(r.Kvs[0].Value)
+	}
+	apply(incr(p+"/n"), 2) // unknown: read, then write
+	apply(incr(p+"/n"), 1) // known: write only
+	apply(incr(p+"/n"), 1)
+	if got := get(p + "/n"); got != "3" {
+		t.Fatalf("n = %s", got)
+	}
+	// Another writer: the write on the remembered value is refused, and the
+	// key read again, so its update is kept.
+	cli.Put(ctx, p+"/n", "10")
+	apply(incr(p+"/n"), 3)
+	if got := get(p + "/n"); got != "11" {
+		t.Fatalf("n = %s after another writer, want 11", got)
+	}
+	// A deletion is remembered as an absent key; so is a key another writer
+	// created since: no write lands on a stale value.
+	apply(Plan{Deletes: []string{p + "/n"}}, 1)
+	cli.Put(ctx, p+"/n", "20")
+	apply(incr(p+"/n"), 3)
+	if got := get(p + "/n"); got != "21" {
+		t.Fatalf("n = %s, want 21", got)
+	}
+	// A refusal on a remembered value is checked against etcd (a read and a
+	// write): the key is the writer's own again.
+	mine := func(cur []byte) bool { return string(cur) != "foreign" }
+	apply(Plan{Puts: []Put{{Key: p + "/o", MayReplace: mine, Build: func([]byte) ([]byte, error) { return []byte("foreign"), nil }}}}, 2)
+	cli.Put(ctx, p+"/o", "released")
+	apply(Plan{Puts: []Put{{Key: p + "/o", MayReplace: mine, Build: func([]byte) ([]byte, error) { return []byte("mine"), nil }}}}, 2)
+	if got := get(p + "/o"); got != "mine" {
+		t.Fatalf("o = %s", got)
+	}
+	// Keys under a deleted prefix are forgotten.
+	apply(incr(p+"/dir/a"), 2)
+	apply(Plan{DeletePrefixes: []string{p + "/dir/"}}, 2) // (no keys to read: counted all the same)
+	apply(incr(p+"/dir/a"), 2)
+	if got := get(p + "/dir/a"); got != "1" {
+		t.Fatalf("dir/a = %s", got)
+	}
+	// Bounded: a value over an eighth of the bytes is not kept.
+	big := NewKnown(16, 64)
+	for range 2 {
+		res, err := ApplyKnown(ctx, cli, Plan{Puts: []Put{{Key: p + "/big", MayReplace: always, Build: func([]byte) ([]byte, error) {
+			return []byte("0123456789abcdef"), nil
+		}}}}, 128, big)
+		if err != nil || res.RoundTrips != 2 {
+			t.Fatalf("big value: res = %+v, %v; want it read each time", res, err)
+		}
+	}
+}
