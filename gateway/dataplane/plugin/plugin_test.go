@@ -3,9 +3,12 @@ package plugin
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 func TestCompileRejectsWhatAPISIXRejects(t *testing.T) {
@@ -125,5 +128,57 @@ func TestErrorPages(t *testing.T) {
 	}
 	if r := JSONReply(401, "message", "Missing API key in request"); string(r.Body) != `{"message":"Missing API key in request"}`+"\n" {
 		t.Fatalf("json reply %q", r.Body)
+	}
+}
+
+// The literal-prefix shortcut of regex_uri rewrites as the regexp does.
+func TestPrefixCaptureMatchesRegexp(t *testing.T) {
+	for expr, fast := range map[string]bool{
+		`^/auth/(.*)`: true, `^/a(.*)`: true, `^/é/(.*)`: true,
+		`^/auth/(.*)$`: false, `/auth/(.*)`: false, `^/auth/(.+)`: false, `(?i)^/auth/(.*)`: false,
+		`^/auth/(.*)/(.*)`: false, `^/auth/(?:.*)`: false, `^(.*)`: false, `^/a(?s:.*)`: false, `^/a(.*?)`: false,
+	} {
+		if got := prefixCapture(expr) != nil; got != fast {
+			t.Errorf("%s: shortcut %v, want %v", expr, got, fast)
+		}
+		conf, _ := json.Marshal(map[string]any{"regex_uri": []string{expr, "/x/$1"}})
+		withShortcut, err := NewProxyRewrite(conf)
+		if err != nil {
+			t.Fatal(expr, err)
+		}
+		regexOnly := *withShortcut
+		regexOnly.prefixes = []*string{nil}
+		for _, path := range []string{"/auth/", "/auth/a/b", "/auth", "/a", "/x/auth/a", "/auth/a\nb", "/é/x", "/AUTH/x", "/a\xff/x", "", "/auth/a?b"} {
+			var got [2]string
+			for k, p := range []*ProxyRewrite{withShortcut, &regexOnly} {
+				c := &Ctx{Req: &fasthttp.Request{}, Path: path}
+				p.Rewrite(c)
+				got[k] = fmt.Sprintf("%q %q", c.UpstreamURI, c.captures)
+			}
+			if got[0] != got[1] {
+				t.Errorf("%s on %q: %s with the shortcut, %s with the regexp", expr, path, got[0], got[1])
+			}
+		}
+	}
+}
+
+// BenchmarkRegexURIPrefix is the throughput benchmark's proxy-rewrite
+// (regex_uri ^/auth/(.*) → /$1), with the shortcut and with the regexp.
+func BenchmarkRegexURIPrefix(b *testing.B) {
+	p, err := NewProxyRewrite(json.RawMessage(`{"regex_uri":["^/auth/(.*)","/$1"]}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	regexOnly := *p
+	regexOnly.prefixes = []*string{nil}
+	for name, p := range map[string]*ProxyRewrite{"shortcut": p, "regexp": &regexOnly} {
+		b.Run(name, func(b *testing.B) {
+			c := &Ctx{Req: &fasthttp.Request{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				c.Path, c.UpstreamURI = "/auth/x", c.UpstreamURI[:0]
+				p.Rewrite(c)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"sort"
 	"strings"
 )
@@ -17,10 +18,14 @@ type ProxyRewrite struct {
 	Method   string
 
 	regexes []*regexp.Regexp
-	tmpls   []string
-	add     []hdrOp
-	set     []hdrOp
-	remove  []string
+	// prefixes[i], when set, is regexes[i]'s literal prefix: the regex is
+	// "^prefix(.*)", the commonest regex_uri, matched without the regexp
+	// engine (a third of the plugin's time on a route doing nothing else).
+	prefixes []*string
+	tmpls    []string
+	add      []hdrOp
+	set      []hdrOp
+	remove   []string
 }
 
 type hdrOp struct {
@@ -72,6 +77,7 @@ func NewProxyRewrite(raw json.RawMessage) (*ProxyRewrite, error) {
 				return nil, fmt.Errorf("invalid regex_uri(%s, %s): %v", conf.RegexURI[i], conf.RegexURI[i+1], err)
 			}
 			p.regexes = append(p.regexes, re)
+			p.prefixes = append(p.prefixes, prefixCapture(conf.RegexURI[i]))
 			p.tmpls = append(p.tmpls, goTemplate(conf.RegexURI[i+1]))
 		}
 		p.RegexURI = conf.RegexURI
@@ -188,6 +194,27 @@ func scalar(v json.RawMessage) (string, bool) {
 	return "", false
 }
 
+// prefixCapture returns the literal prefix of a regex of the form
+// "^prefix(.*)" (no flags, nothing after the group), nil for any other.
+// For a subject without a line feed such a regex matches exactly the
+// subjects that start with prefix, capturing the rest.
+func prefixCapture(expr string) *string {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil || re.Op != syntax.OpConcat || len(re.Sub) != 3 {
+		return nil
+	}
+	begin, lit, group := re.Sub[0], re.Sub[1], re.Sub[2]
+	if begin.Op != syntax.OpBeginText || lit.Op != syntax.OpLiteral || lit.Flags&syntax.FoldCase != 0 ||
+		group.Op != syntax.OpCapture || group.Cap != 1 || len(group.Sub) != 1 {
+		return nil
+	}
+	if star := group.Sub[0]; star.Op != syntax.OpStar || star.Flags&syntax.NonGreedy != 0 || len(star.Sub) != 1 || star.Sub[0].Op != syntax.OpAnyCharNotNL {
+		return nil
+	}
+	prefix := string(lit.Rune)
+	return &prefix
+}
+
 // goTemplate turns ngx.re.sub's "$1"/"${1}"/"$$" into regexp.Expand's form.
 func goTemplate(s string) string {
 	var b strings.Builder
@@ -227,7 +254,14 @@ func (p *ProxyRewrite) Rewrite(c *Ctx) *Reply {
 		rewritten = true
 	} else if p.regexes != nil {
 		for i, re := range p.regexes {
-			m := re.FindStringSubmatchIndex(c.Path)
+			var m []int
+			if pre := p.prefixes[i]; pre != nil && !strings.Contains(c.Path, "\n") {
+				if strings.HasPrefix(c.Path, *pre) {
+					m = []int{0, len(c.Path), len(*pre), len(c.Path)}
+				}
+			} else {
+				m = re.FindStringSubmatchIndex(c.Path)
+			}
 			if m == nil {
 				continue
 			}
