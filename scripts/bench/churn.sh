@@ -14,7 +14,8 @@
 # GATEWAY_BIN runs a node binary built elsewhere (e.g. of an older commit) instead
 # of building cmd/gateway from the working tree. DECOY=1 adds a decoy window per
 # round (the churn written under a prefix the node does not watch); CHURN_PROFILE=1
-# keeps a CPU profile of the node per window. WRITER=idle (default) runs etcd and
+# keeps a CPU profile of the node per window. NODE_ENV adds environment
+# variables for the node only (e.g. NODE_ENV="GOGC=off GOMEMLIMIT=1GiB"). WRITER=idle (default) runs etcd and
 # the churn writer under SCHED_IDLE on the load generator's core, so they take
 # only the time the load generator leaves (as an etcd on other machines would);
 # WRITER=inline gives them the load generator's priority (the method before).
@@ -80,7 +81,9 @@ taskset -c 1 "$cb" seed -etcd $ETCD "${sizes[@]}" | tee "$out/seed.json"
 args=(--etcd $ETCD --prefix /apisix --listen $NODE --metrics-listen $METRICS --log-level warn --pprof)
 measure() {
 	# Start time, memory, then the interleaved windows, all under the lock.
-	"${pri[@]}" env GOMAXPROCS=1 taskset -c 0 "$gateway" "${args[@]}" 2>"$out/node.log" &
+	# NODE_ENV: extra environment for the node only, e.g. NODE_ENV="GOGC=off GOMEMLIMIT=1GiB".
+	# shellcheck disable=SC2086
+	"${pri[@]}" env GOMAXPROCS=1 ${NODE_ENV:-} taskset -c 0 "$gateway" "${args[@]}" 2>"$out/node.log" &
 	node=$!
 	pids+=("$node")
 	"${pri[@]}" taskset -c 1 "$cb" ready -pid "$node" -node $NODE -metrics $METRICS "${sizes[@]}" | tee "$out/start.json"
