@@ -5,16 +5,20 @@
 // vegeta (net/http) costs tens of microseconds of CPU per request: at half
 // of nginx's peak on the one core it shares with the upstream it fell
 // seconds behind, measuring itself. This uses fasthttp's client (a few
-// microseconds per request). One pacer hands request i to the next free
-// worker of -conns at start + i/rate: it wakes on a timerfd every -tick
-// (scripts/bench/internal/pace) and sends what has come due. time.Sleep's
-// millisecond steps sent the requests in bursts of a millisecond's worth,
-// which queue at the proxy; a timer per request cost the shared core three
-// system calls and a wake-up each. A request no worker was free to send
-// within a millisecond of its time is counted "late". Latency runs from the
-// moment a request is sent to the end of its response. Every request
-// carries the key-auth key of a random consumer (apikey: key-app_<i>,
-// i < -consumers).
+// microseconds per request): -conns workers each send on their own schedule,
+// worker k at start + (k + j·conns)/rate, so requests are spread evenly and
+// never wait for an earlier answer unless a worker's previous request is
+// still out (counted as "late"). Workers wait with time.Sleep, whose timers
+// the scheduler checks whenever it switches goroutines; when the process is
+// idle, though, the runtime sleeps in epoll_wait with a timeout in whole
+// milliseconds, and a sub-millisecond sleep overshoots by up to one (the
+// requests then leave in millisecond bursts that queue at the proxy). A
+// periodic timerfd (scripts/bench/internal/pace), read by a goroutine of its
+// own, wakes that epoll_wait every -tick, so idle waits end within a tick.
+// (A pacer reading the timerfd itself lags under load: the poller is only
+// consulted when nothing else is runnable.) Latency runs from the moment a request is
+// sent to the end of its response. Every request carries the key-auth key
+// of a random consumer (apikey: key-app_<i>, i < -consumers).
 package main
 
 import (
@@ -40,13 +44,22 @@ func main() {
 	dur := flag.Duration("duration", 10*time.Second, "how long to send")
 	conns := flag.Int("conns", 64, "connections (workers)")
 	consumers := flag.Int("consumers", 100000, "random apikey among key-app_0 … key-app_<n-1>")
-	tick := flag.Duration("tick", 250*time.Microsecond, "how often the pacer sends what has come due")
+	tick := flag.Duration("tick", 250*time.Microsecond, "how often a timerfd wakes the idle runtime (sleep precision)")
 	flag.Parse()
 	u, err := url.Parse(*target)
 	if err != nil || u.Host == "" {
 		fmt.Fprintln(os.Stderr, "ratebench: -url is required")
 		os.Exit(2)
 	}
+	tk, err := pace.NewTicker(*tick)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ratebench:", err)
+		os.Exit(1)
+	}
+	go func() {
+		for tk.Wait() == nil {
+		}
+	}()
 	hc := &fasthttp.HostClient{Addr: u.Host, MaxConns: *conns, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
 	interval := time.Duration(float64(time.Second) / *rate)
 	total := int(*rate * dur.Seconds())
@@ -56,7 +69,6 @@ func main() {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	start := time.Now().Add(50 * time.Millisecond)
-	jobs := make(chan int, total)
 	for k := 0; k < *conns; k++ {
 		wg.Add(1)
 		go func(k int) {
@@ -65,9 +77,11 @@ func main() {
 			req.SetRequestURI(*target)
 			r := rand.New(rand.NewPCG(uint64(k), 42))
 			myLate, myErrs := 0, 0
-			for i := range jobs {
+			for i := k; i < total; i += *conns {
 				due := start.Add(time.Duration(i) * interval)
-				if time.Since(due) > time.Millisecond {
+				if d := time.Until(due); d > 0 {
+					time.Sleep(d)
+				} else if d < -time.Millisecond {
 					myLate++
 				}
 				req.Header.Set("apikey", "key-app_"+strconv.Itoa(r.IntN(*consumers)))
@@ -86,22 +100,6 @@ func main() {
 			mu.Unlock()
 		}(k)
 	}
-	tk, err := pace.NewTicker(min(*tick, interval))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ratebench:", err)
-		os.Exit(1)
-	}
-	for next := 0; next < total; {
-		if err := tk.Wait(); err != nil {
-			fmt.Fprintln(os.Stderr, "ratebench:", err)
-			os.Exit(1)
-		}
-		for now := time.Now(); next < total && !start.Add(time.Duration(next)*interval).After(now); next++ {
-			jobs <- next
-		}
-	}
-	tk.Stop()
-	close(jobs)
 	wg.Wait()
 	elapsed := time.Since(start)
 	non200 := 0
