@@ -199,18 +199,15 @@ func runWindow(ctx context.Context, args []string) error {
 	done0, done1 := make(chan struct{}), make(chan struct{})
 	go at(measureAt, &m0, done0)
 	go at(start.Add(total), &m1, done1)
-	// A timerfd, not time.Sleep, paces the load: Sleep's millisecond steps
-	// would make requests late by up to a millisecond or more, measured as
-	// if the node had been slow (scripts/bench/internal/pace).
-	tm, err := pace.New()
+	// Without pace.Wake an idle process's sleeps end up to a millisecond
+	// late, and the requests with them, measured as if the node had been
+	// slow (scripts/bench/internal/pace).
+	stop, err := pace.Wake(100 * time.Microsecond)
 	if err != nil {
 		return err
 	}
-	defer tm.Close()
-	lats, non200, errs, dropped, err := lg.run(ctx, tm, *rate, start, measureAt, start.Add(total))
-	if err != nil {
-		return err
-	}
+	defer stop()
+	lats, non200, errs, dropped := lg.run(ctx, *rate, start, measureAt, start.Add(total))
 	<-done0
 	<-done1
 	res := windowResult{Mode: *mode, Rate: *rate, Seconds: dur.Seconds(), Requests: len(lats), Non200: non200, Errors: errs,
@@ -265,7 +262,7 @@ func newLoad(addr string, cfg benchseed.Config, conns int, seed uint64, n int) *
 		conns: conns, seed: seed, pairs: pairs}
 }
 
-func (l *load) run(ctx context.Context, tm *pace.Timer, rate float64, start, measureAt, end time.Time) (lats []time.Duration, non200, errs, dropped int, err error) {
+func (l *load) run(ctx context.Context, rate float64, start, measureAt, end time.Time) (lats []time.Duration, non200, errs, dropped int) {
 	giveUp := end.Add(5 * time.Second)
 	jobs := make(chan time.Time, int(rate*10)+1024)
 	var mu sync.Mutex
@@ -313,8 +310,8 @@ func (l *load) run(ctx context.Context, tm *pace.Timer, rate float64, start, mea
 	interval := time.Duration(float64(time.Second) / rate)
 	next := start
 	for next.Before(end) && ctx.Err() == nil {
-		if err = tm.Until(next); err != nil {
-			break
+		if d := time.Until(next); d > 0 {
+			time.Sleep(d)
 		}
 		// Send everything due now (the sleep may overshoot).
 		for now := time.Now(); !next.After(now) && next.Before(end); next = next.Add(interval) {
@@ -323,5 +320,5 @@ func (l *load) run(ctx context.Context, tm *pace.Timer, rate float64, start, mea
 	}
 	close(jobs)
 	wg.Wait()
-	return lats, non200, errs, dropped, err
+	return lats, non200, errs, dropped
 }

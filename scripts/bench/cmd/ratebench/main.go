@@ -12,11 +12,9 @@
 // the scheduler checks whenever it switches goroutines; when the process is
 // idle, though, the runtime sleeps in epoll_wait with a timeout in whole
 // milliseconds, and a sub-millisecond sleep overshoots by up to one (the
-// requests then leave in millisecond bursts that queue at the proxy). A
-// periodic timerfd (scripts/bench/internal/pace), read by a goroutine of its
-// own, wakes that epoll_wait every -tick, so idle waits end within a tick.
-// (A pacer reading the timerfd itself lags under load: the poller is only
-// consulted when nothing else is runnable.) Latency runs from the moment a request is
+// requests then leave in millisecond bursts that queue at the proxy).
+// pace.Wake (scripts/bench/internal/pace) ends such sleeps within -tick.
+// Latency runs from the moment a request is
 // sent to the end of its response. Every request carries the key-auth key
 // of a random consumer (apikey: key-app_<i>, i < -consumers).
 package main
@@ -51,15 +49,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ratebench: -url is required")
 		os.Exit(2)
 	}
-	tk, err := pace.NewTicker(*tick)
+	stop, err := pace.Wake(*tick)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ratebench:", err)
 		os.Exit(1)
 	}
-	go func() {
-		for tk.Wait() == nil {
-		}
-	}()
+	defer stop()
 	hc := &fasthttp.HostClient{Addr: u.Host, MaxConns: *conns, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
 	interval := time.Duration(float64(time.Second) / *rate)
 	total := int(*rate * dur.Seconds())
