@@ -199,15 +199,19 @@ func runWindow(ctx context.Context, args []string) error {
 	done0, done1 := make(chan struct{}), make(chan struct{})
 	go at(measureAt, &m0, done0)
 	go at(start.Add(total), &m1, done1)
-	// Without pace.Wake an idle process's sleeps end up to a millisecond
-	// late, and the requests with them, measured as if the node had been
-	// slow (scripts/bench/internal/pace).
-	stop, err := pace.Wake(100 * time.Microsecond)
+	// A timerfd per request, not time.Sleep, whose millisecond steps would
+	// make requests late, measured as if the node had been slow; not
+	// pace.Wake either, whose periodic wake-ups would take the shared core
+	// from etcd and the writer (scripts/bench/internal/pace).
+	tm, err := pace.NewTimer()
 	if err != nil {
 		return err
 	}
-	defer stop()
-	lats, non200, errs, dropped := lg.run(ctx, *rate, start, measureAt, start.Add(total))
+	defer tm.Close()
+	lats, non200, errs, dropped, err := lg.run(ctx, tm, *rate, start, measureAt, start.Add(total))
+	if err != nil {
+		return err
+	}
 	<-done0
 	<-done1
 	res := windowResult{Mode: *mode, Rate: *rate, Seconds: dur.Seconds(), Requests: len(lats), Non200: non200, Errors: errs,
@@ -262,7 +266,7 @@ func newLoad(addr string, cfg benchseed.Config, conns int, seed uint64, n int) *
 		conns: conns, seed: seed, pairs: pairs}
 }
 
-func (l *load) run(ctx context.Context, rate float64, start, measureAt, end time.Time) (lats []time.Duration, non200, errs, dropped int) {
+func (l *load) run(ctx context.Context, tm *pace.Timer, rate float64, start, measureAt, end time.Time) (lats []time.Duration, non200, errs, dropped int, err error) {
 	giveUp := end.Add(5 * time.Second)
 	jobs := make(chan time.Time, int(rate*10)+1024)
 	var mu sync.Mutex
@@ -310,8 +314,8 @@ func (l *load) run(ctx context.Context, rate float64, start, measureAt, end time
 	interval := time.Duration(float64(time.Second) / rate)
 	next := start
 	for next.Before(end) && ctx.Err() == nil {
-		if d := time.Until(next); d > 0 {
-			time.Sleep(d)
+		if err = tm.Until(next); err != nil {
+			break
 		}
 		// Send everything due now (the sleep may overshoot).
 		for now := time.Now(); !next.After(now) && next.Before(end); next = next.Add(interval) {
@@ -320,5 +324,5 @@ func (l *load) run(ctx context.Context, rate float64, start, measureAt, end time
 	}
 	close(jobs)
 	wg.Wait()
-	return lats, non200, errs, dropped
+	return lats, non200, errs, dropped, err
 }

@@ -53,3 +53,46 @@ func BenchmarkSleepOvershoot(b *testing.B) {
 		})
 	}
 }
+
+// Until never returns early, and a past instant does not block.
+func TestTimerUntil(t *testing.T) {
+	tm, err := NewTimer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tm.Close()
+	for _, d := range []time.Duration{200 * time.Microsecond, 2 * time.Millisecond} {
+		at := time.Now().Add(d)
+		if err := tm.Until(at); err != nil {
+			t.Fatal(err)
+		}
+		if now := time.Now(); now.Before(at) {
+			t.Fatalf("woke %v early", at.Sub(now))
+		}
+	}
+	start := time.Now()
+	if err := tm.Until(start.Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 100*time.Millisecond {
+		t.Fatalf("a past instant blocked for %v", el)
+	}
+}
+
+// BenchmarkTimerOvershoot reports how late Until(500 µs ahead) returns.
+func BenchmarkTimerOvershoot(b *testing.B) {
+	tm, err := NewTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tm.Close()
+	var late time.Duration
+	for b.Loop() {
+		at := time.Now().Add(500 * time.Microsecond)
+		if err := tm.Until(at); err != nil {
+			b.Fatal(err)
+		}
+		late += time.Since(at)
+	}
+	b.ReportMetric(float64(late.Microseconds())/float64(b.N), "µs-late/op")
+}
