@@ -278,6 +278,39 @@ func TestOutboxUnmarkedEntriesApplyAgainInOrder(t *testing.T) {
 	})
 }
 
+// Entries of a group that no longer exists are put aside as applied, and do
+// not hold back the other groups' entries.
+func TestOutboxEntriesOfAGoneGroup(t *testing.T) {
+	each(t, func(t *testing.T, fx *fixture) {
+		gone, err := fx.svc.CreateGroup(fx.ctx, GroupInput{Name: dbtest.Name("gone"), Prefix: "/" + dbtest.Name("gone")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = fx.db.Transaction(func(tx *gorm.DB) error {
+			return fx.svc.Enqueue(tx, gone.ID, Op{Kind: OpConsumerPut, Username: "app_gone"})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fx.enqueue(t, Op{Kind: OpConsumerPut, Username: "app_here"})
+		if err := fx.db.Exec("DELETE FROM gateway_groups WHERE id = ?", gone.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		if n := fx.drain(t); n != 1 {
+			t.Fatalf("applied %d, want the live group's 1", n)
+		}
+		if fx.dump(t, fx.group.Prefix)["/consumers/app_here"] == nil {
+			t.Fatal("the live group's entry was not applied")
+		}
+		if len(fx.dump(t, gone.Prefix)) != 0 {
+			t.Fatal("the gone group's entry reached etcd")
+		}
+		if n, _ := fx.svc.PendingOutbox(fx.ctx); n != 0 {
+			t.Fatalf("pending = %d", n)
+		}
+	})
+}
+
 // While a group's etcd is down, changes are accepted and wait; when it is
 // back, every one is applied, in order, once.
 func TestOutboxSurvivesEtcdOutage(t *testing.T) {
