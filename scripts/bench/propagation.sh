@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mkdir -p bench-results
+# No other benchmark of the project runs meanwhile (they take the same lock).
+exec 9>/tmp/devportal-bench.lock
+flock 9
 n=${PROPAGATION_CHANGES:-300}
 run() {
 	echo "-- propagation on $1 ($n changes of each kind)"
