@@ -96,6 +96,25 @@ func (s *Service) RunOutbox(ctx context.Context, interval time.Duration) {
 			s.log.Warn("outbox: applied entries left unmarked, they will be applied again", "err", err)
 		}
 	}()
+	// Old applied entries are deleted beside the passes, not between them:
+	// scanning a week of entries must not hold a change back.
+	pruner := make(chan struct{})
+	go func() {
+		defer close(pruner)
+		every := time.NewTicker(outboxPruneEvery)
+		defer every.Stop()
+		for {
+			if _, err := s.PruneOutbox(ctx, s.now().Add(-OutboxRetention)); err != nil && ctx.Err() == nil {
+				s.log.Warn("outbox: cannot delete old applied entries", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-every.C:
+			}
+		}
+	}()
+	defer func() { <-pruner }()
 	for {
 		if _, err := s.drainPass(ctx, st); err != nil && ctx.Err() == nil {
 			s.log.Warn("outbox: changes wait for etcd", "err", err)
@@ -111,6 +130,43 @@ func (s *Service) RunOutbox(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+// OutboxRetention is how long applied entries are kept (for looking into
+// what was written lately); the worker deletes older ones.
+const OutboxRetention = 7 * 24 * time.Hour
+
+const (
+	outboxPruneEvery = 10 * time.Minute
+	outboxPruneBatch = 5000
+)
+
+// PruneOutbox deletes the entries applied before cutoff, a batch at a time
+// so that no statement holds the table long, and returns how many. Without
+// it the table grew by a row per change for ever. Applied entries are the
+// oldest ids, so each batch is read off the primary key's start.
+func (s *Service) PruneOutbox(ctx context.Context, cutoff time.Time) (int64, error) {
+	var total int64
+	for ctx.Err() == nil {
+		var ids []int64
+		if err := s.db.WithContext(ctx).Model(&models.OutboxEntry{}).
+			Where("applied_at IS NOT NULL AND applied_at < ?", cutoff.UTC()).
+			Order("id").Limit(outboxPruneBatch).Pluck("id", &ids).Error; err != nil {
+			return total, err
+		}
+		if len(ids) == 0 {
+			return total, nil
+		}
+		res := s.db.WithContext(ctx).Where("id IN ?", ids).Delete(&models.OutboxEntry{})
+		if res.Error != nil {
+			return total, res.Error
+		}
+		total += res.RowsAffected
+		if len(ids) < outboxPruneBatch {
+			return total, nil
+		}
+	}
+	return total, ctx.Err()
 }
 
 // DrainOutbox applies every due entry, in ID order within a group; a group

@@ -15,6 +15,7 @@ import (
 	"devportal/gateway/etcdstore"
 	"devportal/internal/dbtest"
 	"devportal/internal/etcdtest"
+	"devportal/models"
 )
 
 func (fx *fixture) enqueue(t *testing.T, ops ...Op) {
@@ -394,6 +395,48 @@ func TestOutboxServicePolicySurvivesRepublish(t *testing.T) {
 		}
 		if r := fx.routePlugins(t, p.Routes[0].ID); r != nil {
 			t.Errorf("route got plugins of its own: %v", r)
+		}
+	})
+}
+
+// Applied entries older than the cutoff are deleted; entries not applied
+// yet, and applied ones after the cutoff, stay.
+func TestOutboxPruneDeletesOldAppliedEntries(t *testing.T) {
+	each(t, func(t *testing.T, fx *fixture) {
+		p := mustPublish(t, fx, mustTemplate(t, fx, httpSpec("prune", "/prune")).ID, PublishInput{Version: "1"})
+		rid := p.Routes[0].ID
+		fx.enqueue(t, Op{Kind: OpRoutePolicy, RouteID: rid, KeyAuth: true},
+			Op{Kind: OpWhitelistAdd, RouteID: rid, Username: "app_1"})
+		if n := fx.drain(t); n != 2 {
+			t.Fatalf("applied %d", n)
+		}
+		// A change that is not applied yet (etcd is never asked here).
+		fx.enqueue(t, Op{Kind: OpWhitelistAdd, RouteID: rid, Username: "app_2"})
+		count := func() (all int64) {
+			if err := fx.db.Model(&models.OutboxEntry{}).Count(&all).Error; err != nil {
+				t.Fatal(err)
+			}
+			return all
+		}
+		before := count()
+		if n, err := fx.svc.PruneOutbox(fx.ctx, time.Now().Add(-time.Hour)); err != nil || n != 0 {
+			t.Fatalf("pruned %d entries applied after the cutoff (%v)", n, err)
+		}
+		n, err := fx.svc.PruneOutbox(fx.ctx, time.Now().Add(time.Hour))
+		if err != nil || n < 2 {
+			t.Fatalf("pruned %d, %v", n, err)
+		}
+		if got := count(); got != before-n {
+			t.Fatalf("%d entries left, want %d", got, before-n)
+		}
+		if pending, _ := fx.svc.PendingOutbox(fx.ctx); pending != 1 {
+			t.Fatalf("pending = %d, want the change not applied yet", pending)
+		}
+		if n := fx.drain(t); n != 1 {
+			t.Fatalf("the pending change: applied %d", n)
+		}
+		if got := listOf(t, fx.routePlugins(t, rid)); !slices.Contains(got, "app_1") || !slices.Contains(got, "app_2") {
+			t.Fatalf("whitelist = %v", got)
 		}
 	})
 }
