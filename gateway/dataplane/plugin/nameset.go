@@ -109,16 +109,16 @@ func newNameSet(list []string) *nameSet {
 		s.shards[i] = newShard(per)
 	}
 	for _, n := range list {
-		s.put(n)
+		s.put(hashOf(n), n)
 	}
 	return s
 }
 
 func hashOf(n string) uint64 { return maphash.String(setSeed, n) }
 
-// put counts one more n in a sharded set whose shards it may change.
-func (s *nameSet) put(n string) {
-	h := hashOf(n)
+// put counts one more n, whose hash is h, in a sharded set whose shards it
+// may change.
+func (s *nameSet) put(h uint64, n string) {
 	if !s.shards[h&(setShards-1)].add(h, n, 1) {
 		if s.clash == nil {
 			s.clash = map[string]int32{}
@@ -196,7 +196,7 @@ func (old *nameSet) change(removed, added []string) *nameSet {
 		// list's text, which the set must not keep alive.
 		h := hashOf(n)
 		shard(h)
-		s.put(n)
+		s.put(h, n)
 	}
 	return s
 }

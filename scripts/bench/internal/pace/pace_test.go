@@ -5,13 +5,16 @@ import (
 	"time"
 )
 
-// A Ticker ticks about as often as asked, never faster.
-func TestTicker(t *testing.T) {
-	tk, err := NewTicker(time.Millisecond)
+// A periodic Timer fires about as often as asked, never faster.
+func TestTimerEvery(t *testing.T) {
+	tk, err := NewTimer()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tk.Stop()
+	defer tk.Close()
+	if err := tk.Every(time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
 	for range 20 {
 		if err := tk.Wait(); err != nil {
@@ -21,9 +24,9 @@ func TestTicker(t *testing.T) {
 	if el := time.Since(start); el < 19*time.Millisecond {
 		t.Fatalf("20 ticks of 1 ms in %v", el)
 	}
-	tk.Stop()
+	tk.Close()
 	if tk.Wait() == nil {
-		t.Fatal("Wait after Stop")
+		t.Fatal("Wait after Close")
 	}
 }
 
