@@ -404,12 +404,11 @@ func (b *batch) rebuildConsumers() {
 		if len(creds) > 0 {
 			nc := make(credList, len(creds))
 			for i, ce := range creds {
-				cc := *c
-				cc.CredentialID = ce.id
-				ce.consumer = &cc
+				cc := c.WithCredential(ce.id)
+				ce.consumer = cc
 				nc[i] = ce
 				if ce.hasKey {
-					b.addKey(ce.key, keyOwner{id: user + "/credentials/" + ce.id, c: &cc})
+					b.addKey(ce.key, keyOwner{id: user + "/credentials/" + ce.id, c: cc})
 				}
 			}
 			b.creds.Set(user, nc)

@@ -37,9 +37,10 @@ func New(nodeID string) *Metrics {
 	return m
 }
 
-// Observe records one finished request.
-func (m *Metrics) Observe(route, consumer string, status int, total, upstream time.Duration) {
-	m.traffic.observe(route, consumer, status, total, upstream)
+// Observe records one finished request. slot, nil for none, is the
+// consumer's (see Slot).
+func (m *Metrics) Observe(route, consumer string, slot *Slot, status int, total, upstream time.Duration) {
+	m.traffic.observe(route, consumer, slot, status, total, upstream)
 }
 
 // Handler serves /metrics and APISIX's status API (/status, /status/ready:

@@ -23,9 +23,9 @@ func scrape(t *testing.T, m *Metrics) string {
 
 func TestTrafficExposition(t *testing.T) {
 	m := New("n1")
-	m.Observe("r1", "jack", 200, 3*time.Millisecond, 2*time.Millisecond)
-	m.Observe("r1", "jill", 200, 700*time.Millisecond, 0)
-	m.Observe("", "", 404, 100*time.Microsecond, 0)
+	m.Observe("r1", "jack", nil, 200, 3*time.Millisecond, 2*time.Millisecond)
+	m.Observe("r1", "jill", nil, 200, 700*time.Millisecond, 0)
+	m.Observe("", "", nil, 404, 100*time.Microsecond, 0)
 	body := scrape(t, m)
 	for _, want := range []string{
 		`apisix_http_status{code="200",consumer="jack",node="n1",route="r1"} 1`,
@@ -51,13 +51,45 @@ func TestTrafficExposition(t *testing.T) {
 	}
 }
 
+// A consumer's Slot finds its last series only for the same route and
+// code: every request is counted in its own series, and the slot never
+// mixes two.
+func TestSlotCountsEachSeries(t *testing.T) {
+	m := New("n1")
+	var jack, jill Slot
+	for _, o := range []struct {
+		route, consumer string
+		slot            *Slot
+		code            int
+	}{
+		{"r1", "jack", &jack, 200}, {"r1", "jack", &jack, 200}, {"r2", "jack", &jack, 200},
+		{"r1", "jack", &jack, 429}, {"r1", "jack", &jack, 200}, {"r1", "jack", nil, 200},
+		{"r1", "jill", &jill, 200}, {"r2", "jill", &jill, 200},
+	} {
+		m.Observe(o.route, o.consumer, o.slot, o.code, time.Millisecond, time.Millisecond)
+	}
+	body := scrape(t, m)
+	for _, want := range []string{
+		`apisix_http_status{code="200",consumer="jack",node="n1",route="r1"} 4`,
+		`apisix_http_status{code="200",consumer="jack",node="n1",route="r2"} 1`,
+		`apisix_http_status{code="429",consumer="jack",node="n1",route="r1"} 1`,
+		`apisix_http_status{code="200",consumer="jill",node="n1",route="r1"} 1`,
+		`apisix_http_status{code="200",consumer="jill",node="n1",route="r2"} 1`,
+		`apisix_http_latency_count{consumer="",node="n1",route="r1",type="request"} 6`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
 // The whole exposition parses as Prometheus' text format, label values
 // with quotes, backslashes and line feeds included.
 func TestExpositionParses(t *testing.T) {
 	m := New(`n"1`)
 	m.Config.WithLabelValues("routes").Set(3)
-	m.Observe(`r\1`, "ja\"ck\\n\n", 200, time.Millisecond, time.Millisecond)
-	m.Observe("r2", "", 502, time.Second, 0)
+	m.Observe(`r\1`, "ja\"ck\\n\n", nil, 200, time.Millisecond, time.Millisecond)
+	m.Observe("r2", "", nil, 502, time.Second, 0)
 	parser := expfmt.NewTextParser(model.LegacyValidation)
 	mfs, err := parser.TextToMetricFamilies(strings.NewReader(scrape(t, m)))
 	if err != nil {
@@ -109,7 +141,7 @@ func TestExpositionParses(t *testing.T) {
 func BenchmarkScrape100kConsumers(b *testing.B) {
 	m := New("n1")
 	for i := range 100_000 {
-		m.Observe("auth", "app_"+strconv.Itoa(i), 200, time.Millisecond, time.Millisecond)
+		m.Observe("auth", "app_"+strconv.Itoa(i), nil, 200, time.Millisecond, time.Millisecond)
 	}
 	h := m.Handler(false, nil)
 	b.ReportAllocs()
@@ -126,7 +158,7 @@ func BenchmarkObserve(b *testing.B) {
 	m := New("n1")
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		m.Observe("r1", "jack", 200, 3*time.Millisecond, 2*time.Millisecond)
+		m.Observe("r1", "jack", nil, 200, 3*time.Millisecond, 2*time.Millisecond)
 	}
 }
 
@@ -137,12 +169,12 @@ func BenchmarkObserve100kConsumers(b *testing.B) {
 	names := make([]string, 100_000)
 	for i := range names {
 		names[i] = "app_" + strconv.Itoa(i)
-		m.Observe("auth", names[i], 200, time.Millisecond, time.Millisecond)
+		m.Observe("auth", names[i], nil, 200, time.Millisecond, time.Millisecond)
 	}
 	order := rand.New(rand.NewPCG(1, 2)).Perm(len(names))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		m.Observe("auth", names[order[i%len(order)]], 200, 3*time.Millisecond, 2*time.Millisecond)
+		m.Observe("auth", names[order[i%len(order)]], nil, 200, 3*time.Millisecond, 2*time.Millisecond)
 	}
 }

@@ -68,7 +68,16 @@ type seriesKey struct {
 type series struct {
 	count atomic.Uint64
 	lat   *routeLatency
+	// Its route and code, for a Slot to check (a Slot is one consumer's).
+	route string
+	code  int
 }
+
+// Slot is where one consumer remembers its last series: its next request
+// with the same route and status finds it there instead of in the table of
+// every (route, consumer, code), a few cache misses with 100,000
+// consumers. A Slot must only ever be passed with one consumer name.
+type Slot struct{ last atomic.Pointer[series] }
 
 type routeLatency struct {
 	request, upstream histogram
@@ -96,7 +105,28 @@ func newTraffic(node string) *traffic {
 	return &traffic{node: node, lat: map[string]*routeLatency{}}
 }
 
-func (t *traffic) observe(route, consumer string, code int, total, upstream time.Duration) {
+func (t *traffic) observe(route, consumer string, slot *Slot, code int, total, upstream time.Duration) {
+	var s *series
+	if slot != nil {
+		if last := slot.last.Load(); last != nil && last.code == code && last.route == route {
+			s = last
+		}
+	}
+	if s == nil {
+		s = t.find(route, consumer, code)
+		if slot != nil {
+			slot.last.Store(s)
+		}
+	}
+	s.count.Add(1)
+	s.lat.request.observe(total)
+	if upstream > 0 {
+		s.lat.upstream.observe(upstream)
+	}
+}
+
+// find is the series of (route, consumer, code), made if new.
+func (t *traffic) find(route, consumer string, code int) *series {
 	k := seriesKey{route, consumer, code}
 	sh := &t.shards[(maphash.String(trafficSeed, consumer)^maphash.String(trafficSeed, route))%trafficShards]
 	sh.mu.RLock()
@@ -105,11 +135,7 @@ func (t *traffic) observe(route, consumer string, code int, total, upstream time
 	if s == nil {
 		s = t.add(sh, k)
 	}
-	s.count.Add(1)
-	s.lat.request.observe(total)
-	if upstream > 0 {
-		s.lat.upstream.observe(upstream)
-	}
+	return s
 }
 
 // add makes k's series, once.
@@ -124,7 +150,7 @@ func (t *traffic) add(sh *trafficShard, k seriesKey) *series {
 	}
 	// The route and consumer strings may view request memory: keep copies.
 	k = seriesKey{strings.Clone(k.route), strings.Clone(k.consumer), k.code}
-	s := &series{lat: t.routeLatency(k.route)}
+	s := &series{lat: t.routeLatency(k.route), route: k.route, code: k.code}
 	sh.m[k] = s
 	return s
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+
+	"github.com/valyala/fasthttp"
 )
 
 // KeyAuth is APISIX's key-auth: the key from a header (default "apikey") or
@@ -123,21 +125,24 @@ func (k *KeyAuth) anonymous(c *Ctx) *Reply {
 func Attach(c *Ctx, consumer *Consumer) {
 	c.Consumer = consumer
 	h := &c.Req.Header
-	h.Set("X-Consumer-Username", consumer.Username)
-	setOrDel(h, "X-Credential-Identifier", consumer.CredentialID)
-	setOrDel(h, "X-Consumer-Custom-ID", consumer.CustomID)
+	setOrDel(h, hdrConsumerUsername, consumer.Username)
+	setOrDel(h, hdrCredentialIdentifier, consumer.CredentialID)
+	setOrDel(h, hdrConsumerCustomID, consumer.CustomID)
 }
 
-type headerSetter interface {
-	Set(k, v string)
-	Del(k string)
-}
+// The headers Attach sets, in the form the server's request headers keep
+// names (normalized), so that setting one skips normalizing a copy.
+var (
+	hdrConsumerUsername     = []byte("X-Consumer-Username")
+	hdrCredentialIdentifier = []byte("X-Credential-Identifier")
+	hdrConsumerCustomID     = []byte("X-Consumer-Custom-Id")
+)
 
-func setOrDel(h headerSetter, k, v string) {
+func setOrDel(h *fasthttp.RequestHeader, k []byte, v string) {
 	if v == "" {
-		h.Del(k)
+		h.DelBytes(k)
 	} else {
-		h.Set(k, v)
+		h.SetCanonical(k, bytesOf(v))
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"maps"
 	"strings"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -27,7 +28,13 @@ type nameSet struct {
 	// clash holds the names of a sharded set whose 64-bit hash is taken by
 	// another name of the set (about one set in a billion has one).
 	clash map[string]int32
+	// gen tells this set's content from every other set's, for the answers
+	// consumers remember (hasUser).
+	gen uint64
 }
+
+// setGen numbers the sets as they are made; 0 is never one's.
+var setGen atomic.Uint64
 
 // nameShard is a shard of a large set, without pointers for the garbage
 // collector to follow: the names packed in one byte slice, found through a
@@ -95,7 +102,7 @@ func newNameSet(list []string) *nameSet {
 	if len(list) == 0 {
 		return nil
 	}
-	s := &nameSet{}
+	s := &nameSet{gen: setGen.Add(1)}
 	if len(list) < bigSet {
 		s.small = make(map[string]int32, len(list))
 		for _, n := range list {
@@ -140,6 +147,24 @@ func (s *nameSet) has(n string) bool {
 	return ok
 }
 
+// hasUser is has(c.Username), remembered in c for the last set asked: a
+// consumer's next request on the same route then reads its own memory
+// instead of a table of 100,000 names (a few cache misses, ~1.4 µs a
+// request under load). A set changes generation when its names change,
+// so what c remembers of an older set is only a miss.
+func (s *nameSet) hasUser(c *Consumer) bool {
+	if v := c.memo.inSet.Load(); v>>1 == s.gen {
+		return v&1 == 1
+	}
+	in := s.has(c.Username)
+	v := s.gen << 1
+	if in {
+		v |= 1
+	}
+	c.memo.inSet.Store(v)
+	return in
+}
+
 // derive is the set of list, made from old, the set of oldList, when the
 // two lists differ by a few names in one place (a name added, removed or
 // replaced, which is all the control core does per write); otherwise the set
@@ -169,7 +194,7 @@ func (old *nameSet) change(removed, added []string) *nameSet {
 	if len(removed)+len(added) == 0 {
 		return old
 	}
-	s := &nameSet{shards: new([setShards]*nameShard)}
+	s := &nameSet{shards: new([setShards]*nameShard), gen: setGen.Add(1)}
 	*s.shards = *old.shards
 	if old.clash != nil {
 		s.clash = maps.Clone(old.clash)

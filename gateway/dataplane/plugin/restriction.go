@@ -154,15 +154,17 @@ func (r *Restriction) Access(c *Ctx) *Reply {
 	if value == "" {
 		return r.missing
 	}
+	has := (*nameSet).has
+	byName := r.Type == "consumer_name"
 	if r.black != nil {
-		if r.black.has(value) {
+		if byName && r.black.hasUser(c.Consumer) || !byName && has(r.black, value) {
 			return r.reject
 		}
 	}
 	whitelisted := false
 	block := false
 	if r.white != nil {
-		whitelisted = r.white.has(value)
+		whitelisted = byName && r.white.hasUser(c.Consumer) || !byName && has(r.white, value)
 		block = !whitelisted
 	}
 	if r.methods != nil && !whitelisted {

@@ -19,6 +19,7 @@ import (
 
 	"devportal/gateway/dataplane/balancer"
 	"devportal/gateway/dataplane/config"
+	"devportal/gateway/dataplane/metrics"
 	"devportal/gateway/dataplane/plugin"
 	"devportal/gateway/dataplane/router"
 )
@@ -33,7 +34,7 @@ type Core interface {
 
 // Observer is told about every finished request (metrics). It must be cheap.
 type Observer interface {
-	Observe(routeID, consumer string, status int, total, upstream time.Duration)
+	Observe(routeID, consumer string, slot *metrics.Slot, status int, total, upstream time.Duration)
 }
 
 // Options configure a Proxy.
@@ -189,12 +190,13 @@ func (p *Proxy) Handle(ctx *fasthttp.RequestCtx) {
 func (p *Proxy) finish(ctx *fasthttp.RequestCtx, c *plugin.Ctx, routeID string, start time.Time, upstream time.Duration) {
 	status := ctx.Response.StatusCode()
 	consumer := ""
+	var slot *metrics.Slot
 	if c.Consumer != nil {
-		consumer = c.Consumer.Username
+		consumer, slot = c.Consumer.Username, &c.Consumer.Stats
 	}
 	total := time.Since(start)
 	if p.opts.Observer != nil {
-		p.opts.Observer.Observe(routeID, consumer, status, total, upstream)
+		p.opts.Observer.Observe(routeID, consumer, slot, status, total, upstream)
 	}
 	if p.opts.AccessLog {
 		p.opts.Logger.Info("access",
