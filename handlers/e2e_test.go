@@ -25,7 +25,8 @@ import (
 // gatewayNode is a real data plane node serving a group's prefix on
 // loopback, with the client that calls it.
 type gatewayNode struct {
-	node *dataplane.Node
+	node *dataplane.Node // nil when the node is a process of its own
+	addr string          // where it serves
 	http *http.Client
 }
 
@@ -50,14 +51,14 @@ func startNodeLogging(t testing.TB, prefix string, log *slog.Logger, accessLog b
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.Close() })
-	return &gatewayNode{node: n, http: &http.Client{Timeout: 5 * time.Second}}
+	return &gatewayNode{node: n, addr: n.Addr(), http: &http.Client{Timeout: 5 * time.Second}}
 }
 
 // get calls path on the node with key in the apikey header ("" for none)
 // and returns the status and body.
 func (g *gatewayNode) get(t testing.TB, path, key string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest("GET", "http://"+g.node.Addr()+path, nil)
+	req, err := http.NewRequest("GET", "http://"+g.addr+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -46,6 +49,10 @@ import (
 //	go test -run '^$' -bench Propagation -benchtime 300x ./handlers/
 //
 // With DATABASE_URL=postgres://... it runs on PostgreSQL instead of SQLite.
+//
+// The node is cmd/gateway in a process of its own, as in production: in the
+// benchmark's process its garbage collections and the portal's, etcd's and
+// the load's would stall one another.
 func BenchmarkPropagation(b *testing.B) {
 	db := dbtest.SQLite(b)
 	if pg, ok := dbtest.Postgres(b); ok {
@@ -56,7 +63,7 @@ func BenchmarkPropagation(b *testing.B) {
 	b.Cleanup(up.Close)
 	upPort := up.Listener.Addr().(*net.TCPAddr).Port
 	svc := e.w.PublishService(b, "bench", "/bench", "127.0.0.1", upPort)
-	node := startNode(b, e.w.Group.Prefix)
+	node := startNodeProcess(b, e.w.Group.Prefix)
 	runOutbox(b, e.gw)
 
 	var api catalog.API
@@ -88,7 +95,7 @@ func BenchmarkPropagation(b *testing.B) {
 	rps := envInt("PROPAGATION_LOAD_RPS", 500)
 	bgEvery := time.Second / time.Duration(envInt("PROPAGATION_BG_APPROVALS", 10))
 	began := time.Now()
-	bg.Go(func() { fixedRate(ctx, "http://"+node.node.Addr()+"/bench", loadApp.APIKey, rps, &served) })
+	bg.Go(func() { fixedRate(ctx, "http://"+node.addr+"/bench", loadApp.APIKey, rps, &served) })
 	bg.Go(func() {
 		for i := 0; ctx.Err() == nil; i++ {
 			var app apps.Created
@@ -217,5 +224,49 @@ func fixedRate(ctx context.Context, url, key string, rps int, served *atomic.Int
 				served.Add(1)
 			}
 		}()
+	}
+}
+
+// startNodeProcess builds cmd/gateway and runs it against the test's etcd
+// under prefix until the benchmark ends.
+func startNodeProcess(b *testing.B, prefix string) *gatewayNode {
+	b.Helper()
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "gateway")
+	if out, err := exec.Command("go", "build", "-o", bin, "devportal/cmd/gateway").CombinedOutput(); err != nil {
+		b.Fatalf("building the node: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	logs, err := os.Create(filepath.Join(dir, "node.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--etcd", strings.Join(member.Endpoints(), ","), "--prefix", prefix,
+		"--listen", addr, "--metrics-listen", "", "--log-level", "warn")
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+		logs.Close()
+	})
+	g := &gatewayNode{addr: addr, http: &http.Client{Timeout: 5 * time.Second}}
+	for i := 0; ; i++ { // up within 30 s
+		if resp, err := g.http.Get("http://" + addr + "/"); err == nil {
+			resp.Body.Close()
+			return g
+		}
+		if i == 300 {
+			log, _ := os.ReadFile(logs.Name())
+			b.Fatalf("the node did not serve on %s within 30 s:\n%s", addr, log)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
