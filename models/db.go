@@ -51,9 +51,11 @@ func Open(url string) (*gorm.DB, error) {
 	}
 	// WAL lets readers run beside the one writer; immediate transactions take
 	// the write lock up front so two writers queue on busy_timeout instead of
-	// failing with "database is locked" when one upgrades a read lock.
+	// failing with "database is locked" when one upgrades a read lock. The
+	// write queue checkpoints the WAL in the background (checkpointEvery);
+	// SQLite's own checkpoint, inside a commit, is only a backstop.
 	dsn := path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(15000)" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(10000)&_txlock=immediate"
 	db, err := gorm.Open(sqlite.Open(dsn), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("models: open sqlite: %w", err)
