@@ -4,7 +4,10 @@
 // keep a consistent view without locks.
 package cowmap
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"maps"
+)
 
 const shardBits = 8
 const nShards = 1 << shardBits
@@ -83,9 +86,17 @@ func (m Map[V]) Builder() *Builder[V] {
 func (b *Builder[V]) shard(i int) map[string]V {
 	if b.owned[i/64]&(1<<(i%64)) == 0 {
 		old := b.shards[i]
-		cp := make(map[string]V, len(old)+1+b.extra)
-		for k, v := range old {
-			cp[k] = v
+		var cp map[string]V
+		if b.extra == 0 && old != nil {
+			// A change of a few entries: copy the shard's table as it is,
+			// without hashing and inserting each of its ~400 entries again
+			// (a third of the time of a consumer change at 100,000).
+			cp = maps.Clone(old)
+		} else {
+			cp = make(map[string]V, len(old)+1+b.extra)
+			for k, v := range old {
+				cp[k] = v
+			}
 		}
 		b.shards[i] = cp
 		b.owned[i/64] |= 1 << (i % 64)
