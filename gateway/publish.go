@@ -519,10 +519,11 @@ func cloneRuntime(rt models.Runtime) models.Runtime {
 }
 
 // transaction runs fn in a database transaction. Two writers that raced to
-// create the same row meet on a unique key; the loser gets a conflict to retry.
+// create the same rows meet on a unique key, or on PostgreSQL deadlock on
+// two of them; the loser gets a conflict to retry.
 func (s *Service) transaction(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	err := s.db.WithContext(ctx).Transaction(fn)
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
+	if errors.Is(err, gorm.ErrDuplicatedKey) || models.IsConcurrencyConflict(err) {
 		return apperr.Conflict("another change to this service landed at the same time; try again")
 	}
 	return err
