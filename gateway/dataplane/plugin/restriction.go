@@ -3,7 +3,8 @@ package plugin
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
+
+	"devportal/gateway/dataplane/internal/jsonscan"
 )
 
 // Restriction is APISIX's consumer-restriction: a whitelist, blacklist or
@@ -23,13 +24,14 @@ type Restriction struct {
 	missing      *Reply
 
 	// A whitelist decodeFast read is kept in src, the configuration, as
-	// whiteAt, where each name starts (it ends at the next quote), not as
-	// Whitelist: 100,000 names without a pointer each for the garbage
-	// collector to scan or for a change to rewrite. whiteIn is where the
-	// array lies in src. What splice needs.
+	// whiteIn, where its array lies, and whiteN, how many names it holds;
+	// not as Whitelist: 100,000 names with no pointer each for the garbage
+	// collector to scan, and nothing a change must copy (an index of where
+	// each name starts was 400 KB of fresh memory per subscription). What
+	// splice needs.
 	src     string
-	whiteAt []uint32
 	whiteIn [2]int
+	whiteN  int
 }
 
 type allow struct {
@@ -68,7 +70,7 @@ func newRestriction(raw json.RawMessage, prev *Restriction) (*Restriction, error
 	if !hasW && !hasB && !hasM {
 		return nil, fmt.Errorf("value should match any of: blacklist, whitelist or allowed_by_methods required")
 	}
-	if (hasW && len(r.Whitelist) == 0 && len(r.whiteAt) == 0) || (hasB && len(r.Blacklist) == 0) {
+	if (hasW && len(r.Whitelist) == 0 && r.whiteN == 0) || (hasB && len(r.Blacklist) == 0) {
 		return nil, fmt.Errorf("whitelist and blacklist need at least one item")
 	}
 	if prev != nil {
@@ -115,21 +117,16 @@ func decodeRestriction(raw json.RawMessage) (r *Restriction, hasW, hasB, hasM bo
 
 // whitelist is the whitelist's names, however they are kept.
 func (r *Restriction) whitelist() []string {
-	if r.whiteAt == nil {
+	if !r.whiteInSrc() {
 		return r.Whitelist
 	}
-	out := make([]string, len(r.whiteAt))
-	for i := range r.whiteAt {
-		out[i] = r.name(i)
-	}
+	s := jsonscan.Scanner{B: bytesOf(r.src)[:r.whiteIn[1]], I: r.whiteIn[0]}
+	out, _ := s.Strings(r.src) // decodeFast read it: it is valid
 	return out
 }
 
-// name is the ith name of a whitelist decodeFast read.
-func (r *Restriction) name(i int) string {
-	a := int(r.whiteAt[i])
-	return r.src[a : a+strings.IndexByte(r.src[a:], '"')]
-}
+// whiteInSrc tells whether the whitelist is kept in src (decodeFast read it).
+func (r *Restriction) whiteInSrc() bool { return r.whiteIn[1] != 0 }
 
 // Allows tells whether the whitelist admits name (for benchmarks and tests).
 func (r *Restriction) Allows(name string) bool { return r.white != nil && r.white.has(name) }

@@ -3,7 +3,6 @@ package plugin
 import (
 	"bytes"
 	"encoding/json"
-	"math"
 	"strconv"
 	"unsafe"
 
@@ -49,11 +48,11 @@ func (r *Restriction) decodeFast(raw json.RawMessage) (hasW, hasB, ok bool) {
 			case "whitelist":
 				s.WS()
 				start := s.I
-				at, ok := s.StringsAt()
+				n, ok := s.CountStrings()
 				if !ok {
 					return false, false, false
 				}
-				r.whiteAt, r.whiteIn, hasW = at, [2]int{start, s.I}, true
+				r.whiteN, r.whiteIn, hasW = n, [2]int{start, s.I}, true
 			case "blacklist":
 				list, ok := s.Strings(str)
 				if !ok {
@@ -91,7 +90,7 @@ func (r *Restriction) decodeFast(raw json.RawMessage) (hasW, hasB, ok bool) {
 // the set copies only the shards the names touch. nil when raw is not such
 // a change of a restriction decodeFast read.
 func (prev *Restriction) splice(raw json.RawMessage) *Restriction {
-	if prev == nil || prev.whiteAt == nil || uint64(len(raw)) > math.MaxUint32 {
+	if prev == nil || !prev.whiteInSrc() {
 		return nil
 	}
 	p, q := jsonscan.Common(prev.src, raw)
@@ -107,30 +106,25 @@ func (prev *Restriction) splice(raw json.RawMessage) *Restriction {
 		return nil
 	}
 	gone := bytes.Count(old[sp.A:sp.B], []byte{'"'}) / 2
-	removed := make([]string, gone)
-	for i := range removed {
-		removed[i] = prev.name(sp.Before + i)
+	removed := make([]string, 0, gone)
+	if gone > 0 {
+		s := jsonscan.Scanner{B: old, I: sp.A}
+		s.Elements(sp.B, func(a, b int) { removed = append(removed, prev.src[a:b]) })
 	}
 	r := *prev
 	r.src = keep(raw)
 	r.whiteIn[1] += len(raw) - len(prev.src)
 	came := bytes.Count(raw[sp.A:sp.NewB], []byte{'"'}) / 2
-	at := make([]uint32, sp.Before, len(prev.whiteAt)-gone+came)
-	copy(at, prev.whiteAt[:sp.Before])
 	added := make([]string, 0, came)
-	s := jsonscan.Scanner{B: raw, I: sp.A}
-	s.Elements(sp.NewB, func(a, b int) {
-		at = append(at, uint32(a))
-		added = append(added, r.src[a:b])
-	})
-	k := len(at)
-	at = append(at, prev.whiteAt[sp.Before+gone:]...)
-	d := uint32(len(raw) - len(prev.src)) // modulo 2^32: a shorter raw works too
-	for i := k; i < len(at); i++ {
-		at[i] += d
+	if came > 0 {
+		s := jsonscan.Scanner{B: raw, I: sp.A}
+		s.Elements(sp.NewB, func(a, b int) { added = append(added, r.src[a:b]) })
 	}
-	r.whiteAt = at
-	if prev.white.shards == nil || len(at) < bigSet || gone+came > bigSet {
+	if len(removed) != gone || len(added) != came {
+		return nil // not what StringsSplice vouched for: compile it whole
+	}
+	r.whiteN = prev.whiteN - gone + came
+	if prev.white.shards == nil || r.whiteN < bigSet || gone+came > bigSet {
 		r.white = newNameSet(r.whitelist())
 	} else {
 		r.white = prev.white.change(removed, added)

@@ -29,7 +29,7 @@ func TestRestrictionFastDecodeMatchesEncodingJSON(t *testing.T) {
 			continue
 		}
 		fast.Whitelist = fast.whitelist()
-		fast.src, fast.whiteAt, fast.whiteIn = "", nil, [2]int{} // what splice needs
+		fast.src, fast.whiteIn, fast.whiteN = "", [2]int{}, 0 // what splice needs
 		if err != nil || hasW != sw || hasB != sb || sm || !reflect.DeepEqual(fast, slow) {
 			t.Errorf("%s: fast %+v %v %v, encoding/json %+v %v %v %v (%v)", in, fast, hasW, hasB, slow, sw, sb, sm, err)
 		}

@@ -96,8 +96,8 @@ func TestRestrictionSpliceMatchesCompile(t *testing.T) {
 				t.Fatalf("step %d: spliced a configuration that does not compile: %v", step, err)
 			}
 			sameRestriction(t, fmt.Sprintf("step %d", step), got, want, check)
-			if strings.Contains(got.src, prev.src) || len(got.whiteAt) != len(next) {
-				t.Fatalf("step %d: spliced list of %d names", step, len(got.whiteAt))
+			if strings.Contains(got.src, prev.src) || got.whiteN != len(next) || len(got.whitelist()) != len(next) {
+				t.Fatalf("step %d: spliced list of %d names", step, got.whiteN)
 			}
 		}
 		if got != nil { // hand-edited ones are not built on

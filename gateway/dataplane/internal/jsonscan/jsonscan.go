@@ -10,7 +10,6 @@ package jsonscan
 
 import (
 	"bytes"
-	"math"
 )
 
 // maxDepth bounds nesting; deeper values go the slow way.
@@ -257,16 +256,13 @@ func (s *Scanner) Strings(str string) ([]string, bool) {
 	return out, ok
 }
 
-// StringsAt reads an array of plain ASCII strings and returns where the
-// contents of each start (each ends at the next quote): a list of names
-// without a pointer each for the garbage collector to scan.
-func (s *Scanner) StringsAt() ([]uint32, bool) {
-	if uint64(len(s.B)) > math.MaxUint32 {
-		return nil, false
-	}
-	var out []uint32
-	ok := s.array(func(n int) { out = make([]uint32, 0, n) }, func(a, _ int) { out = append(out, uint32(a)) })
-	return out, ok
+// CountStrings reads an array of plain ASCII strings and returns how many
+// it holds, keeping nothing: a 100,000-name list is then read from its
+// text when needed, not held as 100,000 strings.
+func (s *Scanner) CountStrings() (int, bool) {
+	n := 0
+	ok := s.array(func(int) {}, func(int, int) { n++ })
+	return n, ok
 }
 
 // array reads an array of plain ASCII strings, calling size with at least
