@@ -151,17 +151,20 @@ func (r *Restriction) Access(c *Ctx) *Reply {
 	if value == "" {
 		return r.missing
 	}
-	has := (*nameSet).has
-	byName := r.Type == "consumer_name"
-	if r.black != nil {
-		if byName && r.black.hasUser(c.Consumer) || !byName && has(r.black, value) {
-			return r.reject
+	// A consumer name's answer is remembered by its consumer (hasUser).
+	in := func(s *nameSet) bool {
+		if r.Type == "consumer_name" {
+			return s.hasUser(c.Consumer)
 		}
+		return s.has(value)
+	}
+	if r.black != nil && in(r.black) {
+		return r.reject
 	}
 	whitelisted := false
 	block := false
 	if r.white != nil {
-		whitelisted = byName && r.white.hasUser(c.Consumer) || !byName && has(r.white, value)
+		whitelisted = in(r.white)
 		block = !whitelisted
 	}
 	if r.methods != nil && !whitelisted {

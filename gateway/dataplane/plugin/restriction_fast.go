@@ -105,26 +105,17 @@ func (prev *Restriction) splice(raw json.RawMessage) *Restriction {
 	if !ok {
 		return nil
 	}
-	gone := bytes.Count(old[sp.A:sp.B], []byte{'"'}) / 2
-	removed := make([]string, 0, gone)
-	if gone > 0 {
-		s := jsonscan.Scanner{B: old, I: sp.A}
-		s.Elements(sp.B, func(a, b int) { removed = append(removed, prev.src[a:b]) })
-	}
+	// StringsSplice read both runs of elements: each is one or more names.
+	var removed, added []string
+	so := jsonscan.Scanner{B: old, I: sp.A}
+	so.Elements(sp.B, func(a, b int) { removed = append(removed, prev.src[a:b]) })
 	r := *prev
 	r.src = keep(raw)
 	r.whiteIn[1] += len(raw) - len(prev.src)
-	came := bytes.Count(raw[sp.A:sp.NewB], []byte{'"'}) / 2
-	added := make([]string, 0, came)
-	if came > 0 {
-		s := jsonscan.Scanner{B: raw, I: sp.A}
-		s.Elements(sp.NewB, func(a, b int) { added = append(added, r.src[a:b]) })
-	}
-	if len(removed) != gone || len(added) != came {
-		return nil // not what StringsSplice vouched for: compile it whole
-	}
-	r.whiteN = prev.whiteN - gone + came
-	if prev.white.shards == nil || r.whiteN < bigSet || gone+came > bigSet {
+	sn := jsonscan.Scanner{B: raw, I: sp.A}
+	sn.Elements(sp.NewB, func(a, b int) { added = append(added, r.src[a:b]) })
+	r.whiteN = prev.whiteN - len(removed) + len(added)
+	if prev.white.shards == nil || r.whiteN < bigSet || len(removed)+len(added) > bigSet {
 		r.white = newNameSet(r.whitelist())
 	} else {
 		r.white = prev.white.change(removed, added)

@@ -29,11 +29,7 @@ func Common[A, B ~string | ~[]byte](a A, b B) (prefix, suffix int) {
 // old[A:B] and new[A:NewB] are each one or more whole elements of that
 // array (from the first one's opening quote to the last one's closing
 // quote), and old[:A] == new[:A], old[B:] == new[NewB:].
-type Splice struct {
-	A, B, NewB int
-	// Before is the number of strings in old between from and A.
-	Before int
-}
+type Splice struct{ A, B, NewB int }
 
 // StringsSplice finds the Splice of new against old, given the lengths p
 // and q of their common prefix and suffix (Common). old must be JSON the
@@ -100,7 +96,7 @@ func StringsSplice(old, new []byte, from, p, q int) (Splice, bool) {
 	if !so.Elements(b, nil) || !sn.Elements(newB, nil) {
 		return Splice{}, false
 	}
-	return Splice{A: a, B: b, NewB: newB, Before: (quotes - bytes.Count(old[a:p], []byte{'"'})) / 2}, true
+	return Splice{A: a, B: b, NewB: newB}, true
 }
 
 // Elements reads `"s" (, "s")*` of plain strings ending exactly at end,
