@@ -54,7 +54,7 @@ func Open(url string) (*gorm.DB, error) {
 	// failing with "database is locked" when one upgrades a read lock. The
 	// write queue checkpoints the WAL in the background (checkpointEvery);
 	// SQLite's own checkpoint, inside a commit, is only a backstop.
-	dsn := path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(15000)" +
+	dsn := path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(" + sqliteBusyTimeoutMs + ")" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(10000)&_txlock=immediate"
 	db, err := gorm.Open(sqlite.Open(dsn), cfg)
 	if err != nil {
@@ -65,6 +65,10 @@ func Open(url string) (*gorm.DB, error) {
 	}
 	return db, nil
 }
+
+// sqliteBusyTimeoutMs is how long a SQLite statement outside the write
+// queue waits for the write lock, in milliseconds.
+const sqliteBusyTimeoutMs = "15000"
 
 // PostgresMaxConns bounds each process's PostgreSQL connections; replicas
 // times this must stay under the server's max_connections.

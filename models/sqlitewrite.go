@@ -25,6 +25,11 @@ type writeQueue struct {
 	checkpoints   atomic.Int64 // done, for tests
 }
 
+var (
+	_ gorm.ConnPoolBeginner = (*writeQueue)(nil)
+	_ gorm.GetDBConnector   = (*writeQueue)(nil)
+)
+
 // checkpointEvery is how many transactions commit between the WAL
 // checkpoints the queue runs in the background. SQLite's own automatic
 // checkpoint runs inside the COMMIT that crosses its threshold, copying the
@@ -84,7 +89,7 @@ func (q *writeQueue) checkpoint() {
 		return
 	}
 	conn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
-	conn.ExecContext(context.Background(), "PRAGMA busy_timeout = 15000") // models.Open's, whatever ctx has become
+	conn.ExecContext(context.Background(), "PRAGMA busy_timeout = "+sqliteBusyTimeoutMs) // whatever ctx has become
 }
 
 // BeginTx waits for the turn, then begins (BEGIN IMMEDIATE).
