@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"devportal/internal/freeport"
 	"devportal/internal/ids"
 	"devportal/models"
 )
@@ -38,12 +39,11 @@ func TestMain(m *testing.M) {
 // freeAddr is a free loopback address.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 // testConfig is the default configuration on a temp dir and free ports.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"devportal/internal/freeport"
 )
 
 // tcpEcho is a real TCP upstream that answers each line with name: line.
@@ -41,12 +43,11 @@ func tcpEcho(t *testing.T, name string) (string, int) {
 }
 
 func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Port()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 func talk(t *testing.T, port int, msg string) (string, error) {

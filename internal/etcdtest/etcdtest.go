@@ -4,15 +4,17 @@ package etcdtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"devportal/gateway/etcdserver"
+	"devportal/internal/freeport"
 )
 
 // Member is one running test member.
@@ -23,9 +25,36 @@ type Member struct {
 	PeerURL   string
 }
 
+// startAttempts bounds how often Start picks new ports after losing one.
+const startAttempts = 5
+
 // Start starts a member; call Close (or Stop) when done. It is meant for TestMain,
 // where one member serves a whole package.
+//
+// A port found free can be taken before etcd binds it (test packages run in
+// parallel and their outgoing connections draw from the same range), so a
+// start that loses its port tries again on new ones.
 func Start() (*Member, error) {
+	var err error
+	for range startAttempts {
+		var m *Member
+		m, err = startOnFreePorts()
+		if err == nil {
+			return m, nil
+		}
+		if !lostPort(err) {
+			return nil, err
+		}
+	}
+	return nil, err
+}
+
+// lostPort reports whether a start failed because its port was taken.
+func lostPort(err error) bool {
+	return errors.Is(err, syscall.EADDRINUSE)
+}
+
+func startOnFreePorts() (*Member, error) {
 	dir, err := os.MkdirTemp("", "etcdtest-*")
 	if err != nil {
 		return nil, err
@@ -85,14 +114,13 @@ func Prefix(t testing.TB) string {
 	return fmt.Sprintf("/test/%s/%d", t.Name(), time.Now().UnixNano())
 }
 
-// freeAddr asks the kernel for a free loopback port.
+// freeAddr is a loopback address to name before etcd binds it.
 func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.Addr()
 	if err != nil {
 		panic(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 // Main is a package's TestMain: it starts one member into *into, runs the
