@@ -41,6 +41,15 @@ func TestProxyRewrite(t *testing.T) {
 	if adds := h.Values("X-Add"); len(adds) != 2 {
 		t.Fatalf("add keeps the client's value and adds one: %v", adds)
 	}
+	// Hop-by-hop headers are not forwarded, also when the plugin sets them.
+	e.put("routes/hop", pr("/hop", map[string]any{"headers": map[string]any{
+		"set": map[string]any{"upgrade": "h2c", "Proxy-Connection": "keep-alive", "X-Keep": "1"},
+		"add": map[string]any{"TE": "trailers"},
+	}}))
+	h = e.get("/hop").echo(t).Headers
+	if h.Get("Upgrade") != "" || h.Get("Proxy-Connection") != "" || h.Get("Te") != "" || h.Get("X-Keep") != "1" {
+		t.Fatalf("hop-by-hop headers set by the plugin: %v", h)
+	}
 	if got := e.get("/old").echo(t).Headers.Get("X-Api"); got != "old-form" {
 		t.Fatalf("old headers form: %q", got)
 	}

@@ -6,16 +6,18 @@
 package plugin
 
 import (
-	"devportal/gateway/apisix"
-	"devportal/gateway/dataplane/metrics"
-
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync/atomic"
 
 	"github.com/valyala/fasthttp"
+
+	"devportal/gateway/apisix"
+	"devportal/gateway/dataplane/metrics"
 )
 
 // ErrUnknown says a plugin is not one this node knows; APISIX rejects such
@@ -80,9 +82,57 @@ type Ctx struct {
 
 	// Response headers the plugins add (rate limit headers).
 	RespHeaders []Header
+	// AddedHopHeader is set by a plugin that added a hop-by-hop header to
+	// the request, which forwarding must then look for and drop; otherwise
+	// it looks only at the headers the client sent.
+	AddedHopHeader bool
 
 	// The request as the client sent it, kept for the access log.
 	LogMethod, LogURI string
+}
+
+// HopHeaders are not forwarded, either way (RFC 9110 7.6.1).
+var HopHeaders = [...]string{"Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Upgrade"}
+
+// IsHopHeader tells whether name, in any case, is one of HopHeaders. It
+// runs on every header of every request, so it rejects by length and first
+// letter before comparing.
+func IsHopHeader(name []byte) bool {
+	var a, b string
+	switch len(name) {
+	case 2:
+		a = "TE"
+	case 7:
+		a, b = "Trailer", "Upgrade"
+	case 10:
+		a, b = "Connection", "Keep-Alive"
+	case 16:
+		a = "Proxy-Connection"
+	default:
+		return false
+	}
+	first := name[0] &^ 0x20 // upper case, for letters
+	return (first == a[0] && strings.EqualFold(string(name), a)) ||
+		(b != "" && first == b[0] && strings.EqualFold(string(name), b))
+}
+
+// SentHeader tells whether raw, a request's header block as it arrived
+// (fasthttp's RawHeaders), has a header whose name is. One scan for several
+// names is cheaper than a fasthttp Del for each (which normalizes the name
+// and searches every header); for one name it is not.
+func SentHeader(raw []byte, is func(name []byte) bool) bool {
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		if i := bytes.IndexByte(line, ':'); i > 0 && is(bytes.TrimRight(line[:i], " \t")) {
+			return true
+		}
+	}
+	return false
 }
 
 // Header is one response header.

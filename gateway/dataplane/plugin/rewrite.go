@@ -26,6 +26,7 @@ type ProxyRewrite struct {
 	add      []hdrOp
 	set      []hdrOp
 	remove   []string
+	addsHop  bool // add or set names a hop-by-hop header
 }
 
 type hdrOp struct {
@@ -97,6 +98,11 @@ func NewProxyRewrite(raw json.RawMessage) (*ProxyRewrite, error) {
 	if len(conf.Headers) > 0 {
 		if err := p.parseHeaders(conf.Headers); err != nil {
 			return nil, err
+		}
+	}
+	for _, ops := range [][]hdrOp{p.add, p.set} {
+		for _, op := range ops {
+			p.addsHop = p.addsHop || IsHopHeader([]byte(op.name))
 		}
 	}
 	return p, nil
@@ -299,6 +305,7 @@ func (p *ProxyRewrite) Rewrite(c *Ctx) *Reply {
 		c.UpstreamURI = uri
 	}
 	if p.add != nil || p.set != nil || p.remove != nil {
+		c.AddedHopHeader = c.AddedHopHeader || p.addsHop
 		h := &c.Req.Header
 		for _, op := range p.add {
 			for _, v := range op.values {

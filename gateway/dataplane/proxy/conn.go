@@ -46,6 +46,14 @@ func (c *yieldConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// peerConn is a client connection that knows its peer's address, formatted
+// once when it was accepted rather than per request.
+type peerConn interface {
+	peer() (netip.Addr, string)
+}
+
+func (c *yieldConn) peer() (netip.Addr, string) { return c.ip, c.ipStr }
+
 // yieldListener hands out yieldConns.
 type yieldListener struct{ net.Listener }
 

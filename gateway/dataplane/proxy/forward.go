@@ -17,9 +17,6 @@ import (
 	"devportal/gateway/dataplane/plugin"
 )
 
-// hopHeaders are not forwarded (RFC 9110 7.6.1), either way.
-var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Upgrade"}
-
 func (p *Proxy) forward(ctx *fasthttp.RequestCtx, c *plugin.Ctx, route *config.Route) {
 	up := route.Upstream
 	req := &ctx.Request
@@ -46,24 +43,15 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, c *plugin.Ctx, route *config.R
 	} else {
 		req.URI().SetScheme("http")
 	}
-	for _, h := range hopHeaders {
-		req.Header.Del(h)
+	// Deleting a header normalizes its name and searches every header, six
+	// times over; most requests have none of them.
+	if c.AddedHopHeader || plugin.SentHeader(req.Header.RawHeaders(), plugin.IsHopHeader) {
+		for _, h := range plugin.HopHeaders {
+			req.Header.Del(h)
+		}
 	}
 	req.Header.ResetConnectionClose()
-	req.Header.Set("X-Real-IP", c.RemoteAddr)
-	if prior := req.Header.Peek("X-Forwarded-For"); len(prior) > 0 {
-		req.Header.Set("X-Forwarded-For", string(prior)+", "+c.RemoteAddr)
-	} else {
-		req.Header.Set("X-Forwarded-For", c.RemoteAddr)
-	}
-	// As APISIX's ngx_tpl with no trusted_addresses: the client's
-	// X-Forwarded-Proto/Host/Port and Forwarded are replaced by what this
-	// hop observed (the Host header as sent, port and case kept); the
-	// X-Forwarded-For chain is kept and extended.
-	req.Header.Set("X-Forwarded-Proto", "http")
-	req.Header.Set("X-Forwarded-Host", clientHost)
-	req.Header.Del("Forwarded")
-	req.Header.Set("X-Forwarded-Port", p.localPort(ctx))
+	p.setForwarded(ctx, c, clientHost)
 	req.UseHostHeader = true
 
 	var tried [4]*balancer.Node
@@ -108,9 +96,7 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, c *plugin.Ctx, route *config.R
 		return
 	}
 	resp := &ctx.Response
-	for _, h := range hopHeaders {
-		resp.Header.Del(h)
-	}
+	dropHopHeaders(&resp.Header)
 	resp.Header.ResetConnectionClose()
 	if clientClose {
 		ctx.SetConnectionClose()
@@ -119,6 +105,59 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, c *plugin.Ctx, route *config.R
 	for _, h := range c.RespHeaders {
 		resp.Header.Set(h.Key, h.Value)
 	}
+}
+
+// dropHopHeaders deletes the hop-by-hop headers of an upstream's response,
+// whose names keep the case the upstream sent (the client does not
+// normalize them). Each pass deletes one name; there are at most six.
+func dropHopHeaders(h *fasthttp.ResponseHeader) {
+	for range len(plugin.HopHeaders) + 1 {
+		var name [16]byte // the longest, Proxy-Connection
+		n := 0
+		for k := range h.All() {
+			if plugin.IsHopHeader(k) {
+				n = copy(name[:], k)
+				break
+			}
+		}
+		if n == 0 {
+			return
+		}
+		h.DelBytes(name[:n])
+	}
+}
+
+// The headers setForwarded sets, in the form the server's request headers
+// keep names (normalized), so that setting one skips normalizing a copy.
+var (
+	hdrXRealIP         = []byte("X-Real-Ip")
+	hdrXForwardedFor   = []byte("X-Forwarded-For")
+	hdrXForwardedProto = []byte("X-Forwarded-Proto")
+	hdrXForwardedHost  = []byte("X-Forwarded-Host")
+	hdrXForwardedPort  = []byte("X-Forwarded-Port")
+	valueHTTP          = []byte("http")
+	forwardedForJoiner = []byte(", ")
+)
+
+// setForwarded sets the X-Real-IP and X-Forwarded-* headers as APISIX's
+// ngx_tpl does with no trusted_addresses: the client's X-Forwarded-Proto,
+// Host and Port and Forwarded are replaced by what this hop observed (the
+// Host header as sent, port and case kept); the X-Forwarded-For chain is
+// kept and extended.
+func (p *Proxy) setForwarded(ctx *fasthttp.RequestCtx, c *plugin.Ctx, clientHost string) {
+	h := &ctx.Request.Header
+	h.SetCanonical(hdrXRealIP, b2b(c.RemoteAddr))
+	if prior := h.PeekBytes(hdrXForwardedFor); len(prior) > 0 {
+		chain := make([]byte, 0, len(prior)+len(forwardedForJoiner)+len(c.RemoteAddr))
+		chain = append(append(append(chain, prior...), forwardedForJoiner...), c.RemoteAddr...)
+		h.SetCanonical(hdrXForwardedFor, chain)
+	} else {
+		h.SetCanonical(hdrXForwardedFor, b2b(c.RemoteAddr))
+	}
+	h.SetCanonical(hdrXForwardedProto, valueHTTP)
+	h.SetCanonical(hdrXForwardedHost, b2b(clientHost))
+	h.Del("Forwarded")
+	h.SetCanonical(hdrXForwardedPort, b2b(p.localPort(ctx)))
 }
 
 func nodeHost(up *balancer.Upstream, n *balancer.Node) string {

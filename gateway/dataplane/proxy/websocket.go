@@ -63,16 +63,7 @@ func (p *Proxy) websocket(ctx *fasthttp.RequestCtx, c *plugin.Ctx, route *config
 	case up.PassHost == "rewrite":
 		req.Header.SetHost(up.UpstreamHost)
 	}
-	req.Header.Set("X-Real-IP", c.RemoteAddr)
-	if prior := req.Header.Peek("X-Forwarded-For"); len(prior) > 0 {
-		req.Header.Set("X-Forwarded-For", string(prior)+", "+c.RemoteAddr)
-	} else {
-		req.Header.Set("X-Forwarded-For", c.RemoteAddr)
-	}
-	req.Header.Set("X-Forwarded-Proto", "http")
-	req.Header.Set("X-Forwarded-Host", clientHost)
-	req.Header.Set("X-Forwarded-Port", p.localPort(ctx))
-	req.Header.Del("Forwarded")
+	p.setForwarded(ctx, c, clientHost)
 	req.UseHostHeader = true
 	bw := bufio.NewWriter(conn)
 	conn.SetWriteDeadline(time.Now().Add(route.Timeouts.Send))
