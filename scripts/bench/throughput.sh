@@ -30,6 +30,8 @@
 # BENCH_NODE (the gateway binary to measure; default: built from this tree),
 # BENCH_BASELINE (path of another gateway binary, e.g. an older build: it is
 # run too, on the same core, as targets base-node and base-node-plugins),
+# BENCH_FLOOR (1: also measure fasthttp-bare, scripts/bench/cmd/bareproxy, a Go
+# fasthttp proxy that only forwards: the floor under any node built on them),
 # BENCH_LOCK (/tmp/devportal-bench.lock, held while measuring so that no
 # other benchmark runs at the same time; "none" to skip).
 set -euo pipefail
@@ -81,6 +83,7 @@ NODE_BIN=${BENCH_NODE:-$BIN/gateway}
 [ -n "${BENCH_NODE:-}" ] || go build -o "$BIN/gateway" ./cmd/gateway
 go build -o "$BIN/benchetcd" ./scripts/bench/cmd/benchetcd
 go build -o "$BIN/ratebench" ./scripts/bench/cmd/ratebench
+[ -z "${BENCH_FLOOR:-}" ] || go build -o "$BIN/bareproxy" ./scripts/bench/cmd/bareproxy
 CLK_TCK=$(getconf CLK_TCK)
 # Other work on this machine would otherwise take turns on the benchmark's
 # cores; every benchmark process (load, upstream, proxies) runs at the same
@@ -178,6 +181,14 @@ if [ -n "${BENCH_BASELINE:-}" ]; then
 	wait_http "http://127.0.0.1:$((NODE_PORT + 100))/auth/x" "apikey: key-app_$((BENCH_CONSUMERS - 1))"
 	TARGETS+=(base-node base-node-plugins)
 fi
+if [ -n "${BENCH_FLOOR:-}" ]; then
+	GOMAXPROCS=1 $NICE taskset -c $PROXY_CPU "$BIN/bareproxy" --listen 127.0.0.1:$((NODE_PORT + 200)) \
+		--upstream 127.0.0.1:$UP_PORT 2>"$OUT/bareproxy.log" &
+	PIDS+=($!)
+	BARE_PID=$!
+	wait_http "http://127.0.0.1:$((NODE_PORT + 200))/x"
+	TARGETS+=(fasthttp-bare)
+fi
 
 # The answers each target gives, checked once.
 check() { # NAME URL [header] → expect 200 and a 1024-byte body
@@ -189,6 +200,7 @@ check direct "http://127.0.0.1:$UP_PORT/x"
 check nginx "http://127.0.0.1:$NGINX_PORT/x"
 check node "http://127.0.0.1:$NODE_PORT/plain/x"
 check node-plugins "http://127.0.0.1:$NODE_PORT/auth/x" "apikey: key-app_7"
+[ -z "${BENCH_FLOOR:-}" ] || check fasthttp-bare "http://127.0.0.1:$((NODE_PORT + 200))/x"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$NODE_PORT/auth/x")" = 401 ] || { log "key-auth did not reject"; exit 1; }
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'apikey: nope' "http://127.0.0.1:$NODE_PORT/auth/x")" = 401 ] || { log "key-auth took a bad key"; exit 1; }
 
@@ -200,6 +212,7 @@ url_of() {
 	node-plugins) echo "http://127.0.0.1:$NODE_PORT/auth/x" ;;
 	base-node) echo "http://127.0.0.1:$((NODE_PORT + 100))/plain/x" ;;
 	base-node-plugins) echo "http://127.0.0.1:$((NODE_PORT + 100))/auth/x" ;;
+	fasthttp-bare) echo "http://127.0.0.1:$((NODE_PORT + 200))/x" ;;
 	esac
 }
 pids_of() { # the processes whose CPU counts as the proxy's
@@ -208,6 +221,7 @@ pids_of() { # the processes whose CPU counts as the proxy's
 	nginx) echo "$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')" ;;
 	node | node-plugins) echo "$NODE_PID" ;;
 	base-node | base-node-plugins) echo "$BASE_PID" ;;
+	fasthttp-bare) echo "$BARE_PID" ;;
 	esac
 }
 cpu_ticks() { # utime stime summed over pids
@@ -328,6 +342,10 @@ verdict() { awk -v x="$1" -v op="$2" -v g="$3" 'BEGIN{ ok = (op == ">=") ? x >= 
 	rcpu3=$(med node-plugins rate cpu_us) rcpu2=$(med node rate cpu_us) rcpu1=$(med nginx rate cpu_us)
 	echo "| (3)'s CPU per request ≤ 1.25× (1)'s, both at $RATE/s (same load: no batching advantage) | $(ratio "$rcpu3" "$rcpu1")× | $(verdict "$(ratio "$rcpu3" "$rcpu1")" "<=" 1.25) |"
 	echo "| (informative) (3)'s CPU per request against (2)'s, both at $RATE/s: what the four plugins cost | $(ratio "$rcpu3" "$rcpu2")× ($(awk -v a="$rcpu3" -v b="$rcpu2" 'BEGIN{printf "%+.1f", a-b}') µs) | — |"
+	if [ -n "${BENCH_FLOOR:-}" ]; then
+		cpu0=$(med fasthttp-bare sat cpu_us)
+		echo "| (informative) the floor: fasthttp-bare's CPU per request against (1)'s; (3)'s against fasthttp-bare's | $(ratio "$cpu0" "$cpu1")×; $(ratio "$cpu3" "$cpu0")× | — |"
+	fi
 	echo "| added p50 ≤ 0.2 ms over direct, at $RATE/s | $p50d ms | $(verdict "$p50d" "<=" 0.2) |"
 	echo "| added p99 ≤ 1 ms over direct, at $RATE/s | $p99d ms | $(verdict "$p99d" "<=" 1) |"
 	echo
