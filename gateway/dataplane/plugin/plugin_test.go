@@ -105,7 +105,11 @@ func TestCountersFixedWindow(t *testing.T) {
 }
 
 func TestResetFormat(t *testing.T) {
-	for d, want := range map[time.Duration]string{60 * time.Second: "60", 59876 * time.Millisecond: "59.87", 0: "0"} {
+	for d, want := range map[time.Duration]string{
+		60 * time.Second: "60", 59876 * time.Millisecond: "59.87", 0: "0", -time.Second: "0",
+		1500 * time.Millisecond: "1.5", 70 * time.Millisecond: "0.07", 100 * time.Millisecond: "0.1",
+		9 * time.Millisecond: "0", 86400*time.Second + 999*time.Millisecond: "86400.99",
+	} {
 		if got := formatReset(d); got != want {
 			t.Errorf("formatReset(%v) = %q, want %q", d, got, want)
 		}
