@@ -66,6 +66,10 @@ type Op struct {
 	// had in etcd before the change, deleted unless the service still has them.
 	TemplateID string   `json:"template_id,omitempty"`
 	StaleKeys  []string `json:"stale_keys,omitempty"`
+	// Usernames are more consumers a whitelist add adds, in order, after
+	// Username if set: the reconciler's one op per route for all of a
+	// route's subscribers (a million ops of one name each cost seconds).
+	Usernames []string `json:"usernames,omitempty"`
 }
 
 // validate checks an op before it is recorded.
@@ -89,9 +93,19 @@ func (op Op) validate() error {
 	case OpServiceSync:
 		v.Check(idPattern.MatchString(op.ServiceID), "service_id", "is not an APISIX ID")
 		v.Check(op.TemplateID != "", "template_id", "is required")
-	case OpWhitelistAdd, OpWhitelistRemove:
+	case OpWhitelistRemove:
 		op.validTarget(&v)
 		v.Check(consumerName.MatchString(op.Username), "username", "must match ^[a-zA-Z0-9_\\-]+$")
+	case OpWhitelistAdd:
+		op.validTarget(&v)
+		v.Check(op.Username != "" || len(op.Usernames) > 0, "username", "is required")
+		v.Check(op.Username == "" || consumerName.MatchString(op.Username), "username", "must match ^[a-zA-Z0-9_\\-]+$")
+		for _, u := range op.Usernames {
+			if !consumerName.MatchString(u) {
+				v.Add("usernames", "%q must match ^[a-zA-Z0-9_\\-]+$", u)
+				break
+			}
+		}
 	default:
 		v.Add("kind", "unknown op %q", op.Kind)
 	}
@@ -206,14 +220,23 @@ func (op Op) applyTo(d *doc) {
 				d.wl = slices.DeleteFunc(d.wl, func(s string) bool { return s == NobodyConsumer })
 				delete(d.wlSet, NobodyConsumer)
 			}
-			if !d.wlSet[op.Username] {
-				d.wl = append(d.wl, op.Username)
-				d.wlSet[op.Username] = true
+			if op.Username != "" {
+				d.addToWhitelist(op.Username)
+			}
+			for _, u := range op.Usernames {
+				d.addToWhitelist(u)
 			}
 		} else if d.wlSet[op.Username] {
 			d.wl = slices.DeleteFunc(d.wl, func(s string) bool { return s == op.Username })
 			delete(d.wlSet, op.Username)
 		}
+	}
+}
+
+func (d *doc) addToWhitelist(name string) {
+	if !d.wlSet[name] {
+		d.wl = append(d.wl, name)
+		d.wlSet[name] = true
 	}
 }
 

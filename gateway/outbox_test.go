@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -366,15 +365,7 @@ func TestOutboxSurvivesEtcdOutage(t *testing.T) {
 	if err != nil || len(resp.Kvs) != 1 {
 		t.Fatal(err)
 	}
-	var route struct {
-		Plugins struct {
-			CR struct {
-				Whitelist []string `json:"whitelist"`
-			} `json:"consumer-restriction"`
-		} `json:"plugins"`
-	}
-	json.Unmarshal(resp.Kvs[0].Value, &route)
-	if wl := route.Plugins.CR.Whitelist; len(wl) != 49 || wl[0] != "app_1" {
+	if wl := routeWhitelist(t, resp.Kvs[0].Value); len(wl) != 49 || wl[0] != "app_1" {
 		t.Fatalf("whitelist after outage = %v", wl)
 	}
 }

@@ -318,6 +318,14 @@ func (s *Service) drift(g models.GatewayGroup, key, issue string, fields []strin
 // differences lists the top-level fields (and plugins) in which two stored
 // values differ, ignoring timestamps and the order of whitelists.
 func differences(want, have []byte) []string {
+	// Values the product wrote are encoded the same way each time, so most
+	// differ only in their times: compared as bytes, they need not be
+	// decoded (200,000 consumers and credentials at scale, seconds of it).
+	if w, ok := stripTimes(want); ok {
+		if h, ok := stripTimes(have); ok && bytes.Equal(w, h) {
+			return nil
+		}
+	}
 	w, h := normalize(want), normalize(have)
 	if w == nil || h == nil {
 		return []string{"value"}
@@ -378,4 +386,103 @@ func normalize(b []byte) map[string]any {
 func jsonString(v any) string {
 	s, _ := v.(string)
 	return s
+}
+
+// stripTimes is a JSON object's bytes without its top-level create_time
+// and update_time members. ok is false when b is not an object this simple
+// scan can read (the caller then decodes both values).
+func stripTimes(b []byte) ([]byte, bool) {
+	if len(b) < 2 || b[0] != '{' {
+		return nil, false
+	}
+	out := make([]byte, 0, len(b))
+	out = append(out, '{')
+	i := 1
+	for {
+		if i >= len(b) {
+			return nil, false
+		}
+		if b[i] == '}' {
+			if i != len(b)-1 {
+				return nil, false
+			}
+			if out[len(out)-1] == ',' {
+				out = out[:len(out)-1]
+			}
+			return append(out, '}'), true
+		}
+		// A member: "name":value, then a comma or the end.
+		end, ok := skipString(b, i)
+		if !ok || end >= len(b) || b[end] != ':' {
+			return nil, false
+		}
+		name := b[i:end]
+		vend, ok := skipValue(b, end+1)
+		if !ok || vend >= len(b) {
+			return nil, false
+		}
+		drop := string(name) == `"create_time"` || string(name) == `"update_time"`
+		if !drop {
+			out = append(out, b[i:vend]...)
+			out = append(out, ',')
+		}
+		i = vend
+		if b[i] == ',' {
+			i++
+		}
+	}
+}
+
+// skipString returns the index after the JSON string starting at b[i].
+func skipString(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, false
+	}
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1, true
+		}
+	}
+	return 0, false
+}
+
+// skipValue returns the index after the JSON value starting at b[i]
+// (compact JSON, as json.Marshal writes it).
+func skipValue(b []byte, i int) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				end, ok := skipString(b, i)
+				if !ok {
+					return 0, false
+				}
+				i = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1, true
+				}
+			}
+		}
+		return 0, false
+	}
+	// A number, true, false or null: up to the next delimiter.
+	start := i
+	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' {
+		i++
+	}
+	return i, i > start
 }

@@ -455,6 +455,11 @@ func WhitelistOp(r models.PortalAPI, consumer string, add bool) gateway.Op {
 	return gateway.Op{Kind: kind, RouteID: r.RouteID, ServiceID: r.ServiceID, Username: consumer}
 }
 
+// WhitelistAllOp adds consumers, in order, to the API's whitelist.
+func WhitelistAllOp(r models.PortalAPI, consumers []string) gateway.Op {
+	return gateway.Op{Kind: gateway.OpWhitelistAdd, RouteID: r.RouteID, ServiceID: r.ServiceID, Usernames: consumers}
+}
+
 func target(r models.PortalAPI) gateway.TargetRef {
 	return gateway.TargetRef{GroupID: r.GroupID, ServiceID: r.ServiceID, RouteID: r.RouteID}
 }

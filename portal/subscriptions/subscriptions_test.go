@@ -341,6 +341,55 @@ func TestReconcileRebuildsPortalState(t *testing.T) {
 	})
 }
 
+// The reconciler rebuilds a whitelist with the approved subscribers only,
+// in the order they were approved (the order the outbox wrote them in), so
+// a group it did not change compares equal to what it would write.
+func TestReconcileRebuildsWhitelistsInApprovalOrder(t *testing.T) {
+	each(t, func(t *testing.T, w *portaltest.World) {
+		api, svc := newAPI(t, w, "ordered", catalog.ApprovalMan)
+		rid := svc.Routes[0].ID
+		dev, org := w.Developer(t, "ordered@example.com")
+		subs := map[string]subscriptions.Subscription{}
+		consumers := map[string]string{}
+		for _, name := range []string{"a1", "a2", "a3", "a4"} {
+			app, err := w.Apps.Create(w.Ctx, dev, org, apps.Input{Name: name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if subs[name], err = w.Subs.Request(w.Ctx, dev, app.ID, api.ID); err != nil {
+				t.Fatal(err)
+			}
+			consumers[name] = app.Consumer
+		}
+		// a3 then a1 then a2 approved, a1 revoked, a4 left pending.
+		for _, name := range []string{"a3", "a1", "a2"} {
+			time.Sleep(2 * time.Millisecond) // distinct decision times
+			if _, err := w.Subs.Approve(w.Ctx, w.Admin, subs[name].ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := w.Subs.Revoke(w.Ctx, w.Admin, subs["a1"].ID, "test"); err != nil {
+			t.Fatal(err)
+		}
+		w.Drain(t)
+		want := fmt.Sprint([]string{consumers["a3"], consumers["a2"]})
+		if got := fmt.Sprint(whitelist(t, w, rid)); got != want {
+			t.Fatalf("whitelist written by the outbox = %v, want %v", got, want)
+		}
+		src := gatewaystate.New(w.DB, w.Apps)
+		if rep, err := w.Gateway.Diff(w.Ctx, w.Group.ID, src); err != nil || len(rep.Drift) != 0 {
+			t.Fatalf("drift: %+v, %v", rep, err)
+		}
+		member.Client(t).Delete(w.Ctx, w.Group.Prefix+"/routes/"+rid)
+		if rep, err := w.Gateway.Reconcile(w.Ctx, w.Group.ID, src); err != nil || rep.Repaired != 1 {
+			t.Fatalf("reconcile: %+v, %v", rep, err)
+		}
+		if got := fmt.Sprint(whitelist(t, w, rid)); got != want {
+			t.Fatalf("whitelist rebuilt by the reconciler = %v, want %v", got, want)
+		}
+	})
+}
+
 // Deleting things never opens a route: a deleted application leaves the
 // whitelists, a deleted key-auth API leaves its route closed, and the
 // reconciler agrees. A pending application's key is known to the gateway
