@@ -85,6 +85,18 @@ func TestDuplicateKeyLastInKeyOrderWins(t *testing.T) {
 	if c := s.ConsumerByKey([]byte("same")); c == nil || c.Username != "a" {
 		t.Fatalf("after delete got %+v", c)
 	}
+	// One owner again takes a second in a later batch, then loses both.
+	s = Apply(s, []Event{put("consumers/c", map[string]any{"username": "c", "plugins": map[string]any{"key-auth": map[string]any{"key": "same"}}})}, prefix, kr, quiet)
+	if c := s.ConsumerByKey([]byte("same")); c == nil || c.Username != "c" {
+		t.Fatalf("after a later owner got %+v", c)
+	}
+	s = Apply(s, []Event{{Key: prefix + "/consumers/c", Delete: true}, {Key: prefix + "/consumers/a", Delete: true}}, prefix, kr, quiet)
+	if c := s.ConsumerByKey([]byte("same")); c != nil {
+		t.Fatalf("a key with no owner left found %+v", c)
+	}
+	if s.keys.Len() != 0 {
+		t.Fatalf("%d keys left", s.keys.Len())
+	}
 }
 
 func benchLookup(b *testing.B, n int) {
