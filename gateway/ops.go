@@ -67,8 +67,8 @@ type Op struct {
 	TemplateID string   `json:"template_id,omitempty"`
 	StaleKeys  []string `json:"stale_keys,omitempty"`
 	// Usernames are more consumers a whitelist add adds, in order, after
-	// Username if set: the reconciler's one op per route for all of a
-	// route's subscribers (a million ops of one name each cost seconds).
+	// Username if set: the reconciler's one op per API for all of its
+	// subscribers (a million ops of one name each cost seconds).
 	Usernames []string `json:"usernames,omitempty"`
 }
 

@@ -48,9 +48,10 @@ func (s *Source) GroupOps(ctx context.Context, groupID string) ([]gateway.Op, er
 		Where("group_id = ? AND published_at IS NOT NULL", groupID).Order("id").Find(&apis).Error; err != nil {
 		return nil, err
 	}
-	byID := map[string]models.PortalAPI{}
+	// The subscribers of each of the group's APIs, filled below.
+	members := make(map[string][]string, len(apis))
 	for _, a := range apis {
-		byID[a.ID] = a
+		members[a.ID] = nil
 		ops = append(ops, catalog.PolicyOp(a))
 	}
 	if len(apis) == 0 {
@@ -72,14 +73,13 @@ func (s *Source) GroupOps(ctx context.Context, groupID string) ([]gateway.Op, er
 		return nil, err
 	}
 	defer rows.Close()
-	members := make(map[string][]string, len(apis))
 	for rows.Next() {
 		var appID, apiID string
 		if err := rows.Scan(&appID, &apiID); err != nil {
 			return nil, err
 		}
-		if _, ok := byID[apiID]; ok {
-			members[apiID] = append(members[apiID], apps.ConsumerName(appID))
+		if names, ok := members[apiID]; ok {
+			members[apiID] = append(names, apps.ConsumerName(appID))
 		}
 	}
 	if err := rows.Err(); err != nil {
